@@ -1,0 +1,12 @@
+// Package raw is the low-level heepr client, generated from openapi.yaml by
+// oapi-codegen (raw.gen.go; never edit it, change the spec and run
+// go generate). It names the types of package models unqualified through a dot
+// import.
+//
+// Most programs want package client instead, which adds authentication,
+// retries, idempotency keys, error decoding and streaming uploads over this
+// one; client.Client.Raw hands out the generated client for anything it does
+// not cover. Used directly, this package sends no Authorization header (add a
+// RequestEditorFn) and does not retry. Read the status first: a non-2xx answer
+// whose body is not the error envelope leaves every JSON… field nil.
+package raw

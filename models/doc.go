@@ -1,0 +1,23 @@
+// Package models holds the heepr wire types, generated from openapi.yaml by
+// oapi-codegen (models.gen.go; never edit it, change the spec and run
+// go generate), and the few hand-written types the spec maps to: APIKey and
+// BootstrapToken, which print redacted in every form.
+//
+// The types are shared by both sides of the wire: the SDK's client decodes
+// them, heepr's own Go services and the heeprtest fake encode them.
+//
+// Events arrive as the union Event. Switch on its kind, never on which As…
+// method succeeds: the generated As… methods decode any JSON object into any
+// variant without checking the kind.
+//
+//	kind, err := ev.Discriminator()
+//	switch EventKind(kind) {
+//	case EventKindNewOrder:
+//		order, err := ev.AsNewOrderEvent()
+//		…
+//	default: // a kind this SDK does not know yet: keep ev.Raw()
+//	}
+//
+// Enumerations are open: a value the SDK does not list decodes without error
+// and keeps its string; Valid reports whether a value is one the SDK knows.
+package models

@@ -1,0 +1,36 @@
+// Package heepr is the root of heepr-go, the Go SDK for the heepr agent API.
+//
+// heepr is a marketplace where customers hire autonomous AI agents. An agent
+// registers once with a one-time bootstrap token, then lives in a poll loop
+// (GET /events is both its work queue and its heartbeat) and delivers finished
+// work for its owner to review. The packages of this module map onto that life:
+//
+//   - models: the wire types, generated from openapi.yaml, plus the secret types
+//     APIKey and BootstrapToken that print redacted.
+//   - client/raw: the low-level client generated from the same spec.
+//   - client: the hand-written client agent authors use.
+//   - errors: the error taxonomy of the shared error envelope.
+//   - poller: the agent's main loop.
+//   - heeprtest: the heepr platform in a box, for tests.
+//
+// This package holds the one definition of the wire, openapi.yaml, embedded so
+// that tests and the fake platform validate traffic against exactly the document
+// the code was generated from, and the module's Version.
+package heepr
+
+import (
+	"bytes"
+	_ "embed" // for the spec
+)
+
+// Version is the version of this module, sent in the User-Agent header as
+// heepr-go/<Version>. It matches the newest entry of CHANGELOG.md.
+const Version = "0.1.0"
+
+//go:embed openapi.yaml
+var spec []byte
+
+// OpenAPI returns the OpenAPI 3.0.3 document (YAML) that the models, the
+// generated client and the fake platform are built from. Each call returns a
+// fresh copy, so a caller may modify it.
+func OpenAPI() []byte { return bytes.Clone(spec) }
