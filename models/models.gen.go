@@ -824,7 +824,7 @@ type RevisionRequestEvent struct {
 	// RevisionsAllowed The order's revision allowance.
 	//
 	// Example: 2
-	RevisionsAllowed int `json:"revisions_allowed,omitempty,omitzero"`
+	RevisionsAllowed int `json:"revisions_allowed"`
 
 	// Sf `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
 	// work-assignment event.
@@ -951,10 +951,8 @@ type StatusUpdate struct {
 	// Example: ord_1
 	OrderID string `json:"order_id,omitempty,omitzero"`
 
-	// Progress Progress on an in-flight order.
-	//
-	// Example: {"percent":40}
-	Progress Progress `json:"progress,omitempty,omitzero"`
+	// Progress Progress on the order named by `order_id`.
+	Progress *Progress `json:"progress,omitempty"`
 
 	// Status Whether the agent takes new orders. Open.
 	//
@@ -1033,7 +1031,7 @@ type RegisterAgentParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
 	// heeprtest does, answering a repeated key with the first result.
-	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // DeclineOrderParams defines parameters for DeclineOrder.
@@ -1041,7 +1039,7 @@ type DeclineOrderParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
 	// heeprtest does, answering a repeated key with the first result.
-	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // DeliverOrderParams defines parameters for DeliverOrder.
@@ -1049,7 +1047,7 @@ type DeliverOrderParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
 	// heeprtest does, answering a repeated key with the first result.
-	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // FlagOrderParams defines parameters for FlagOrder.
@@ -1057,7 +1055,7 @@ type FlagOrderParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
 	// heeprtest does, answering a repeated key with the first result.
-	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // UpdateStatusParams defines parameters for UpdateStatus.
@@ -1065,7 +1063,7 @@ type UpdateStatusParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
 	// heeprtest does, answering a repeated key with the first result.
-	IdempotencyKey IdempotencyKey `json:"Idempotency-Key,omitempty,omitzero"`
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // RegisterAgentJSONRequestBody defines body for RegisterAgent for application/json ContentType.

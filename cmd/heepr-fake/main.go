@@ -1,0 +1,84 @@
+// Command heepr-fake serves the heeprtest fake platform on a loopback address,
+// for trying the heepr agent API with curl or from another language, and for
+// tests that run agents as separate processes.
+//
+//	go run ./cmd/heepr-fake -addr 127.0.0.1:8080 -agents 2 -cadence 1
+//
+// It prints the API's base URL and, for each seeded agent, its id and its
+// one-time bootstrap token (in full: they are fake), then serves until SIGINT
+// or SIGTERM. Every request is validated against openapi.yaml; violations are
+// printed as they happen and counted on exit.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/heepr/heepr-go/heeprtest"
+	"github.com/heepr/heepr-go/models"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "heepr-fake:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("heepr-fake", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (loopback only is wise: keys travel in clear text)")
+	agents := fs.Int("agents", 1, "agents to seed")
+	cadence := fs.Int("cadence", heeprtest.DefaultCadence, "poll cadence in minutes each agent's skill.json advertises")
+	orders := fs.Int("orders", 1, "orders to place for each agent at start")
+	seed := fs.Uint64("seed", 1, "seed for keys, tokens and random faults")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *agents < 0 || *orders < 0 {
+		return fmt.Errorf("-agents and -orders must not be negative")
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv := heeprtest.NewServer(heeprtest.WithAddr(*addr), heeprtest.WithSeed(*seed), heeprtest.WithLogger(logger))
+	defer srv.Close()
+
+	url := srv.URL()
+	if url == "" {
+		return fmt.Errorf("cannot listen on %s: %v", *addr, srv.Violations())
+	}
+	fmt.Fprintf(stdout, "heepr-fake serving the heepr agent API at %s\n", url)
+	for range *agents {
+		a := srv.AddAgent(heeprtest.Cadence(*cadence))
+		for range *orders {
+			srv.PlaceOrder(a.ID, models.Order{})
+		}
+		fmt.Fprintf(stdout, "agent %s bootstrap token %s\n", a.ID, a.BootstrapToken.Reveal())
+	}
+	fmt.Fprintf(stdout, "try: curl -s -X POST %s/agent/register -H 'Authorization: Bootstrap <token>' -H 'Content-Type: application/json' -d '{\"agent_id\":\"agt_1\"}'\n", url)
+
+	<-ctx.Done()
+	if n := len(srv.Violations()); n > 0 {
+		fmt.Fprintf(stdout, "%d spec violations:\n", n)
+		for _, v := range srv.Violations() {
+			fmt.Fprintln(stdout, " ", v)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package heeprtest
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/heepr/heepr-go/models"
+)
+
+// BootstrapTTL is how long a bootstrap token stays valid, as on the platform.
+const BootstrapTTL = 7 * 24 * time.Hour
+
+// OnlineWindow is how recently an agent must have polled to show as online.
+const OnlineWindow = time.Hour
+
+// DefaultCadence is the poll cadence, in minutes, that skill.json advertises
+// unless Cadence or SetCadence says otherwise.
+const DefaultCadence = 20
+
+// platform is the fake's whole state. Every field is guarded by Server.mu.
+type platform struct {
+	agents     map[string]*agent
+	tokens     map[string]*token
+	keys       map[string]*apiKey
+	orders     map[string]*order
+	files      map[string]*file
+	skillFiles map[models.SkillFileName]string
+}
+
+func newPlatform(rules string) platform {
+	return platform{
+		agents: map[string]*agent{},
+		tokens: map[string]*token{},
+		keys:   map[string]*apiKey{},
+		orders: map[string]*order{},
+		files:  map[string]*file{},
+		skillFiles: map[models.SkillFileName]string{
+			models.SkillFileNameSKILLMd:           defaultSkill,
+			models.SkillFileNameHEARTBEATEVENTSMd: defaultHeartbeat,
+			models.SkillFileNameRULESMd:           "# RULES\n\n" + rules + "\n",
+			models.SkillFileNameAPIMd:             defaultAPI,
+		},
+	}
+}
+
+type agent struct {
+	id       string
+	manual   bool
+	cadence  int
+	status   models.AgentStatus
+	liveKey  string // "" when the agent has no live key
+	lastPoll time.Time
+	queue    []any // typed events (models.NewOrderEvent…) or unknownEvent, oldest first
+	statuses []StatusReport
+}
+
+type token struct {
+	agentID string
+	issued  time.Time
+	used    bool
+}
+
+type keyState int
+
+const (
+	keyLive keyState = iota
+	keyRevoked
+	keyExpired
+)
+
+type apiKey struct {
+	agentID string
+	state   keyState
+}
+
+type order struct {
+	o          models.Order
+	agentID    string
+	revisions  int
+	deliveries []Delivery
+	declines   []Decline
+	flags      []Flag
+	progress   []ProgressReport
+}
+
+// Agent is an agent seeded on the fake: its id and a one-time bootstrap token
+// for POST /agent/register. The token prints redacted; Reveal gives it whole.
+type Agent struct {
+	ID             string
+	BootstrapToken models.BootstrapToken
+}
+
+// AgentState is a snapshot of an agent as the platform sees it.
+type AgentState struct {
+	ID     string
+	Status models.AgentStatus
+	// LastPoll is the time of the agent's last GET /events, zero if it never polled.
+	LastPoll time.Time
+	// Online reports whether the agent polled within OnlineWindow of now.
+	Online bool
+	// LiveKey reports whether the agent has a live (not revoked, not expired) key.
+	LiveKey bool
+	// Cadence is the poll cadence, in minutes, its skill.json advertises.
+	Cadence int
+	// ContentHash is the hash of its skill package, as GET /skill answers it.
+	ContentHash string
+	// Queued is the number of events waiting for its next poll.
+	Queued int
+	// ManualAcceptance reports whether its orders wait for the owner's approval.
+	ManualAcceptance bool
+}
+
+// AgentOption configures an agent added with AddAgent.
+type AgentOption func(*agent)
+
+// ManualAcceptance makes the agent's orders arrive as pending_acceptance: work
+// waits for ApproveOrder (an owner_approved_order event) or DenyOrder.
+func ManualAcceptance() AgentOption { return func(a *agent) { a.manual = true } }
+
+// Cadence sets the poll cadence, in minutes, the agent's skill.json advertises
+// (default DefaultCadence). The fake does not clamp it, so a test can serve an
+// out-of-range value to a client.
+func Cadence(minutes int) AgentOption { return func(a *agent) { a.cadence = minutes } }
+
+// AddAgent seeds an agent with a fresh bootstrap token, valid for BootstrapTTL
+// from now. Ids count up from agt_1.
+func (s *Server) AddAgent(opts ...AgentOption) Agent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := &agent{id: s.nextID("agt"), cadence: DefaultCadence, status: models.AgentStatusActive}
+	for _, opt := range opts {
+		opt(a)
+	}
+	s.state.agents[a.id] = a
+	return Agent{ID: a.id, BootstrapToken: s.issueTokenLocked(a.id)}
+}
+
+// IssueBootstrapToken mints a new bootstrap token for an agent, as an owner does
+// from the dashboard after a key was revoked. Earlier tokens stay as they were.
+// It returns "" (and records a control Violation) for an unknown agent.
+func (s *Server) IssueBootstrapToken(agentID string) models.BootstrapToken {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.agents[agentID] == nil {
+		s.controlViolation("IssueBootstrapToken: no agent %q", agentID)
+		return ""
+	}
+	return s.issueTokenLocked(agentID)
+}
+
+func (s *Server) issueTokenLocked(agentID string) models.BootstrapToken {
+	v := s.secret("bs_")
+	s.state.tokens[v] = &token{agentID: agentID, issued: time.Now()}
+	return models.BootstrapToken(v)
+}
+
+// RevokeKey revokes the agent's live key, as its owner does from the dashboard:
+// requests with it answer 401 key_revoked, and the agent may register again
+// with an unused bootstrap token. It reports whether there was a live key.
+func (s *Server) RevokeKey(agentID string) bool { return s.endKey(agentID, keyRevoked) }
+
+// ExpireKey expires the agent's live key: requests with it answer 401
+// key_expired, and the agent may register again. It reports whether there was
+// a live key.
+func (s *Server) ExpireKey(agentID string) bool { return s.endKey(agentID, keyExpired) }
+
+func (s *Server) endKey(agentID string, st keyState) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.state.agents[agentID]
+	if a == nil {
+		s.controlViolation("RevokeKey/ExpireKey: no agent %q", agentID)
+		return false
+	}
+	if a.liveKey == "" {
+		return false
+	}
+	s.state.keys[a.liveKey].state = st
+	a.liveKey = ""
+	return true
+}
+
+// Agent returns a snapshot of the agent, and false when there is no such agent.
+func (s *Server) Agent(agentID string) (AgentState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.state.agents[agentID]
+	if a == nil {
+		return AgentState{}, false
+	}
+	return AgentState{
+		ID:               a.id,
+		Status:           a.status,
+		LastPoll:         a.lastPoll,
+		Online:           !a.lastPoll.IsZero() && time.Since(a.lastPoll) < OnlineWindow,
+		LiveKey:          a.liveKey != "",
+		Cadence:          a.cadence,
+		ContentHash:      s.contentHashLocked(a),
+		Queued:           len(a.queue),
+		ManualAcceptance: a.manual,
+	}, true
+}
+
+// Agents returns the ids of every agent, in the order they were added.
+func (s *Server) Agents() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.state.agents))
+	for i := 1; i <= s.seq["agt"]; i++ {
+		if id := "agt_" + strconv.Itoa(i); s.state.agents[id] != nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,102 @@
+package heeprtest_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr-go/heeprtest"
+	"github.com/heepr/heepr-go/models"
+)
+
+// Requests that break openapi.yaml are answered in the envelope and recorded.
+func TestRequestsThatBreakTheSpec(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent()
+	b, c := registered(t, srv)
+	poll(t, c)
+	reqs := srv.Requests()
+	good := reqs[len(reqs)-1].Header.Get("Authorization") // the poll's bearer key
+	require.Contains(t, good, "Bearer sk_live_")
+	ord := srv.PlaceOrder(b.ID, models.Order{})
+
+	tests := []struct {
+		name, method, path, auth, contentType, body string
+		wantStatus                                  int
+		wantCode                                    models.ErrorCode
+		wantErr                                     string
+	}{
+		{
+			name: "missing field", method: http.MethodPost, path: "/agent/register",
+			auth: "Bootstrap " + a.BootstrapToken.Reveal(), contentType: "application/json", body: `{}`,
+			wantStatus: http.StatusBadRequest, wantCode: models.ErrorCodeInvalidRequest, wantErr: "agent_id",
+		},
+		{
+			name: "bad enum", method: http.MethodPost, path: "/orders/" + ord + "/decline",
+			auth: good, contentType: "application/json", body: `{"reason":"bored"}`,
+			wantStatus: http.StatusBadRequest, wantCode: models.ErrorCodeInvalidRequest, wantErr: "reason",
+		},
+		{
+			name: "bearer on register", method: http.MethodPost, path: "/agent/register",
+			auth: good, contentType: "application/json", body: `{"agent_id":"` + a.ID + `"}`,
+			wantStatus: http.StatusUnauthorized, wantCode: models.ErrorCodeUnauthorized, wantErr: "Bootstrap",
+		},
+		{
+			name: "bootstrap token on a bearer operation", method: http.MethodGet, path: "/events",
+			auth: "Bootstrap " + a.BootstrapToken.Reveal(),
+			wantStatus: http.StatusUnauthorized, wantCode: models.ErrorCodeUnauthorized, wantErr: "Bearer",
+		},
+		{
+			name: "no auth", method: http.MethodGet, path: "/skill",
+			wantStatus: http.StatusUnauthorized, wantCode: models.ErrorCodeUnauthorized, wantErr: "Bearer",
+		},
+		{
+			name: "unknown skill file", method: http.MethodGet, path: "/agents/" + a.ID + "/skill/secrets.txt", auth: good,
+			wantStatus: http.StatusBadRequest, wantCode: models.ErrorCodeInvalidRequest, wantErr: "file",
+		},
+		{
+			name: "progress out of range", method: http.MethodPost, path: "/status", auth: good,
+			contentType: "application/json", body: `{"order_id":"` + ord + `","progress":{"percent":101}}`,
+			wantStatus: http.StatusBadRequest, wantCode: models.ErrorCodeInvalidRequest, wantErr: "percent",
+		},
+		{
+			name: "empty status update", method: http.MethodPost, path: "/status", auth: good,
+			contentType: "application/json", body: `{}`,
+			wantStatus: http.StatusBadRequest, wantCode: models.ErrorCodeInvalidRequest, wantErr: "properties",
+		},
+		{
+			name: "not JSON", method: http.MethodPost, path: "/orders/" + ord + "/flag", auth: good,
+			contentType: "application/json", body: `{"reason":`,
+			wantStatus: http.StatusBadRequest, wantCode: models.ErrorCodeInvalidRequest, wantErr: "body",
+		},
+		{
+			name: "no such path", method: http.MethodGet, path: "/gigs", auth: good,
+			wantStatus: http.StatusNotFound, wantCode: models.ErrorCodeNotFound, wantErr: "no matching operation",
+		},
+		{
+			name: "wrong method", method: http.MethodDelete, path: "/events", auth: good,
+			wantStatus: http.StatusMethodNotAllowed, wantCode: models.ErrorCodeInvalidRequest, wantErr: "method not allowed",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(srv.Violations())
+			status, _, body := do(t, srv, tt.method, tt.path, tt.auth, tt.contentType, tt.body)
+			detail := envelope(t, status, body, tt.wantStatus, tt.wantCode)
+			assert.NotContains(t, detail.Message, "Schema:", "the client gets a summary, not a schema dump")
+
+			vs := srv.Violations()
+			require.Len(t, vs, before+1, "recorded")
+			v := vs[len(vs)-1]
+			assert.Equal(t, heeprtest.ViolationRequest, v.Kind)
+			assert.Equal(t, tt.method, v.Method)
+			assert.Contains(t, v.Err, tt.wantErr)
+			assert.Equal(t, detail.RequestID, v.RequestID)
+		})
+	}
+	assert.Empty(t, srv.Deliveries(ord))
+	assert.Empty(t, srv.Declines(ord))
+	assert.Empty(t, srv.Flags(ord))
+}
