@@ -35,13 +35,19 @@ func TestRegister(t *testing.T) {
 		wantCode   models.ErrorCode
 	}{
 		{
-			name:       "fresh token",
-			setup:      func(srv *heeprtest.Server) (models.BootstrapToken, string) { a := srv.AddAgent(); return a.BootstrapToken, a.ID },
+			name: "fresh token",
+			setup: func(srv *heeprtest.Server) (models.BootstrapToken, string) {
+				a := srv.AddAgent()
+				return a.BootstrapToken, a.ID
+			},
 			wantStatus: http.StatusOK,
 		},
 		{
-			name:       "unknown token",
-			setup:      func(srv *heeprtest.Server) (models.BootstrapToken, string) { a := srv.AddAgent(); return "bs_nope", a.ID },
+			name: "unknown token",
+			setup: func(srv *heeprtest.Server) (models.BootstrapToken, string) {
+				a := srv.AddAgent()
+				return "bs_nope", a.ID
+			},
 			wantStatus: http.StatusUnauthorized, wantCode: models.ErrorCodeBootstrapUnknown,
 		},
 		{

@@ -45,7 +45,7 @@ func TestRequestsThatBreakTheSpec(t *testing.T) {
 		},
 		{
 			name: "bootstrap token on a bearer operation", method: http.MethodGet, path: "/events",
-			auth: "Bootstrap " + a.BootstrapToken.Reveal(),
+			auth:       "Bootstrap " + a.BootstrapToken.Reveal(),
 			wantStatus: http.StatusUnauthorized, wantCode: models.ErrorCodeUnauthorized, wantErr: "Bearer",
 		},
 		{
