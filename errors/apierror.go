@@ -91,6 +91,9 @@ func (e *APIError) Error() string {
 		b.WriteString(" ")
 		b.WriteString(msg)
 	}
+	if b.Len() == len("heepr:") { // a zero APIError still says what it is
+		b.WriteString(" API error")
+	}
 	if id := oneLine(redactSecrets(e.RequestID), maxRequestIDLen); id != "" {
 		b.WriteString(" (request ")
 		b.WriteString(id)
