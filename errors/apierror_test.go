@@ -122,12 +122,12 @@ func TestAPIErrorRedactsSecrets(t *testing.T) {
 			var js bytes.Buffer
 			slog.New(slog.NewJSONHandler(&js, nil)).Error("poll failed", "err", err)
 			forms := map[string]string{
-				"Error()": err.Error(),
-				"%v":      fmt.Sprintf("%v", err),
-				"%+v":     fmt.Sprintf("%+v", err),
-				"%s":      fmt.Sprintf("%s", err),
-				"%q":      fmt.Sprintf("%q", err),
-				"%#v":     fmt.Sprintf("%#v", err),
+				"Error()":   err.Error(),
+				"%v":        fmt.Sprintf("%v", err),
+				"%+v":       fmt.Sprintf("%+v", err),
+				"%s":        fmt.Sprintf("%s", err),
+				"%q":        fmt.Sprintf("%q", err),
+				"%#v":       fmt.Sprintf("%#v", err),
 				"slog text": text.String(),
 				"slog JSON": js.String(),
 			}

@@ -227,9 +227,9 @@ func TestFromResponseMalformed(t *testing.T) {
 			matches: []error{herrors.ErrUnavailable},
 		},
 		{
-			name:    "truncated JSON keeps the code read before the cut",
-			resp:    response{401, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"key_expired","request_id":"req_cut","message":"The key exp`},
-			code:    models.ErrorCodeKeyExpired, requestID: "req_cut",
+			name: "truncated JSON keeps the code read before the cut",
+			resp: response{401, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"key_expired","request_id":"req_cut","message":"The key exp`},
+			code: models.ErrorCodeKeyExpired, requestID: "req_cut",
 			message: "Unauthorized",
 			matches: []error{herrors.ErrKeyExpired, herrors.ErrUnauthorized},
 		},
@@ -399,9 +399,9 @@ func TestFromResponseMalformed(t *testing.T) {
 			matches: []error{herrors.ErrInternal},
 		},
 		{
-			name:    "a huge envelope is cut at the cap but keeps its code",
-			resp:    response{500, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"internal_error","request_id":"req_big","message":"` + huge + `"}}`},
-			code:    models.ErrorCodeInternalError, requestID: "req_big",
+			name: "a huge envelope is cut at the cap but keeps its code",
+			resp: response{500, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"internal_error","request_id":"req_big","message":"` + huge + `"}}`},
+			code: models.ErrorCodeInternalError, requestID: "req_big",
 			message: "Internal Server Error",
 			matches: []error{herrors.ErrInternal},
 		},
@@ -590,7 +590,7 @@ func TestRetryAfterSeconds(t *testing.T) {
 		{"soon", 0},
 		{"", 0},
 		{"9223372036", 9223372036 * time.Second},
-		{"9223372037", 0},               // past time.Duration's range
+		{"9223372037", 0},              // past time.Duration's range
 		{"99999999999999999999999", 0}, // past int64's range
 	}
 	responses := make([]response, len(tests))
