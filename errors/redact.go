@@ -28,8 +28,9 @@ func isTokenByte(c byte) bool {
 
 // redactSecrets replaces everything in s that looks like a heepr secret (a
 // secret prefix followed by a run of token characters) with the prefix and,
-// when the run is long enough that four characters give nothing away, its
-// last four characters: the form models.APIKey prints, e.g. sk_live_…2e4f. The
+// when the run is long enough that four characters give nothing away and
+// they are alphanumeric, its last four characters: the form models.APIKey
+// prints, e.g. sk_live_…2e4f. The
 // run is taken whole, so no tail of a secret survives. A redacted form holds
 // no token character after its prefix, so redacting twice changes nothing.
 func redactSecrets(s string) string {
@@ -56,7 +57,10 @@ func redactSecrets(s string) string {
 		}
 		b.WriteString(s[i : i+p])
 		b.WriteString("…")
-		if run := s[i+p : j]; len(run) >= 16 {
+		// The tail is kept only when it is plain alphanumerics: a tail such
+		// as "bs_0" would itself look like a secret, and redacting again
+		// would change it.
+		if run := s[i+p : j]; len(run) >= 16 && !strings.ContainsAny(run[len(run)-4:], "_-") {
 			b.WriteString(run[len(run)-4:])
 		}
 		i = j
