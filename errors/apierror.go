@@ -51,9 +51,9 @@ type APIError struct {
 	// large for a time.Duration: zero means "no hint", never "retry at once".
 	RetryAfter time.Duration
 
-	// Body is the raw response body, at most MaxBodyBytes of it. It is
-	// verbatim and unredacted, for debugging; do not log it where a secret
-	// must not appear.
+	// Body is the raw response body, at most MaxBodyBytes of it, nil when the
+	// body was empty or missing. It is verbatim and unredacted, for debugging;
+	// do not log it where a secret must not appear.
 	Body []byte
 }
 
@@ -61,7 +61,9 @@ type APIError struct {
 //
 //	heepr: 401 key_revoked: The owner revoked this key (request req_8f2k1m)
 //
-// Parts that are absent are left out. It never includes a header or the body.
+// Parts that are absent are left out (a zero APIError reads "heepr: API
+// error"). It never includes a header's value other than the request id, nor
+// the body.
 // Anything that looks like a heepr secret (sk_live_…, sk_test_…, bs_…) is
 // redacted to at most its prefix and last four characters, so no error string
 // of this SDK contains a whole key or token, whatever the server sent. Control

@@ -59,8 +59,8 @@ var (
 
 	// ErrInternal: the platform failed (code internal_error, or a 5xx other
 	// than 502, 503 and 504 without a known code). The request may be retried
-	// with backoff; writes are safe to retry because the client sends an
-	// Idempotency-Key.
+	// with backoff; the client resends a write with the same Idempotency-Key,
+	// though the platform does not document that it honours one.
 	ErrInternal error = &sentinel{code: models.ErrorCodeInternalError}
 
 	// ErrUnavailable: the platform or a proxy in front of it is temporarily
