@@ -64,6 +64,7 @@ type APIError struct {
 // Parts that are absent are left out (a zero APIError reads "heepr: API
 // error"). It never includes a header's value other than the request id, nor
 // the body.
+//
 // Anything that looks like a heepr secret (sk_live_…, sk_test_…, bs_…) is
 // redacted to at most its prefix and last four characters, so no error string
 // of this SDK contains a whole key or token, whatever the server sent. Control
