@@ -1,0 +1,117 @@
+package errors_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	herrors "github.com/heepr/heepr-go/errors"
+	"github.com/heepr/heepr-go/models"
+)
+
+// An agent whose key the owner revoked gets key_revoked on its next poll. It
+// branches with errors.Is, through the operation name the client wraps it in.
+func Example_keyRevoked() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":{"code":"key_revoked","message":"The owner revoked this key.","request_id":"req_8f2k1m"}}`)
+	}))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	if apiErr := herrors.FromResponse(resp); apiErr != nil {
+		err = fmt.Errorf("events: %w", apiErr) // as the client returns it
+	}
+
+	switch {
+	case errors.Is(err, herrors.ErrKeyRevoked):
+		fmt.Println("key revoked: stop polling and re-bootstrap with a fresh token")
+	case herrors.IsFatalAuth(err):
+		fmt.Println("some other credential failure")
+	}
+	fmt.Println(err)
+	fmt.Println("unauthorized:", errors.Is(err, herrors.ErrUnauthorized))
+	fmt.Println("key expired:", errors.Is(err, herrors.ErrKeyExpired))
+	fmt.Println("retryable:", herrors.IsRetryable(err))
+	// Output:
+	// key revoked: stop polling and re-bootstrap with a fresh token
+	// events: heepr: 401 key_revoked: The owner revoked this key (request req_8f2k1m)
+	// unauthorized: true
+	// key expired: false
+	// retryable: false
+}
+
+// On a 429, errors.As reaches the APIError for the request id to quote to
+// support and for how long the platform asked the agent to wait.
+func ExampleAPIError() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "30")
+		w.Header().Set("X-Request-Id", "req_429abc")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"error":{"code":"rate_limited","message":"Slow down."}}`)
+	}))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	err = fmt.Errorf("events: %w", herrors.FromResponse(resp))
+
+	var apiErr *herrors.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println("status:", apiErr.StatusCode)
+		fmt.Println("code:", apiErr.Code)
+		fmt.Println("request id:", apiErr.RequestID)
+		fmt.Println("retry after:", apiErr.RetryAfter)
+	}
+	fmt.Println("rate limited:", errors.Is(err, herrors.ErrRateLimited))
+	fmt.Println("retryable:", herrors.IsRetryable(err))
+	// Output:
+	// status: 429
+	// code: rate_limited
+	// request id: req_429abc
+	// retry after: 30s
+	// rate limited: true
+	// retryable: true
+}
+
+// A proxy in front of the platform answers with HTML and no code: the status
+// still classifies it.
+func ExampleFromResponse() {
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Type", "text/html")
+	rec.WriteHeader(http.StatusBadGateway)
+	fmt.Fprint(rec, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+
+	err := herrors.FromResponse(rec.Result())
+	fmt.Println(err)
+	fmt.Println("unavailable:", errors.Is(err, herrors.ErrUnavailable))
+	fmt.Println("retryable:", herrors.IsRetryable(err))
+	// Output:
+	// heepr: 502: Bad Gateway
+	// unavailable: true
+	// retryable: true
+}
+
+// Sentinel maps a code, such as one read from a log, to the error to compare
+// with; a code newer than the SDK has none.
+func ExampleSentinel() {
+	fmt.Println(herrors.Sentinel(models.ErrorCodeActiveKeyExists) == herrors.ErrActiveKeyExists)
+	fmt.Println(errors.Is(herrors.Sentinel(models.ErrorCodeActiveKeyExists), herrors.ErrConflict))
+	fmt.Println(herrors.Sentinel("agent_suspended"))
+	// Output:
+	// true
+	// true
+	// <nil>
+}

@@ -1,0 +1,186 @@
+package errors
+
+import "github.com/heepr/heepr-go/models"
+
+// sentinel is the type of every sentinel of this package. It carries its wire
+// code, so the code table is the list of sentinels itself and cannot drift
+// from their messages, and its generic class, so that a specific sentinel is
+// also its class under errors.Is.
+type sentinel struct {
+	code  models.ErrorCode
+	class error // nil for a generic sentinel: it is its own class
+}
+
+// Error returns "heepr: " and the wire code, e.g. "heepr: key_revoked".
+func (s *sentinel) Error() string { return "heepr: " + string(s.code) }
+
+// Is reports whether target is s's generic class, so that
+// errors.Is(ErrKeyRevoked, ErrUnauthorized) holds just as it does for an
+// *APIError with code key_revoked. errors.Is checks s == target itself.
+func (s *sentinel) Is(target error) bool {
+	return s.class != nil && target == s.class
+}
+
+// The generic sentinels. Each matches an *APIError whose code is its own; the
+// specific codes below also match their generic class; and an *APIError whose
+// code is unknown or missing matches the generic class of its HTTP status
+// (see APIError.Is).
+var (
+	// ErrUnauthorized: the request's credentials were refused (401). It
+	// matches code unauthorized, every bootstrap_* and key_* code, and any 401
+	// whose code is unknown or missing. No retry can help: the agent needs a
+	// valid key, which usually means the owner acts and the agent re-bootstraps.
+	// IsFatalAuth reports this class (and any 401 whatever its code).
+	ErrUnauthorized error = &sentinel{code: models.ErrorCodeUnauthorized}
+
+	// ErrForbidden: the key is valid but may not act on this resource (403),
+	// e.g. an order that belongs to another agent. Do not retry; drop the work
+	// item and tell the owner if it keeps happening.
+	ErrForbidden error = &sentinel{code: models.ErrorCodeForbidden}
+
+	// ErrNotFound: no such order, agent or skill file (404). Do not retry;
+	// the order may have been cancelled or the id is wrong.
+	ErrNotFound error = &sentinel{code: models.ErrorCodeNotFound}
+
+	// ErrInvalidRequest: the request broke the API contract (400, 413, 422),
+	// e.g. a reason outside the enum or a delivery larger than the platform
+	// accepts. Do not retry the same request: fix it (the Message says what is
+	// wrong) or shrink the delivery.
+	ErrInvalidRequest error = &sentinel{code: models.ErrorCodeInvalidRequest}
+
+	// ErrConflict: the resource is not in a state that allows this (409), e.g.
+	// delivering to a flagged order. Do not retry blindly; poll for the
+	// order's current state first. ErrActiveKeyExists belongs to this class.
+	ErrConflict error = &sentinel{code: models.ErrorCodeConflict}
+
+	// ErrRateLimited: too many requests (429). Retry after APIError.RetryAfter
+	// (or a backoff when it is zero); the client does so by itself.
+	ErrRateLimited error = &sentinel{code: models.ErrorCodeRateLimited}
+
+	// ErrInternal: the platform failed (code internal_error, or a 5xx other
+	// than 502, 503 and 504 without a known code). The request may be retried
+	// with backoff; the client resends a write with the same Idempotency-Key,
+	// though the platform does not document that it honours one.
+	ErrInternal error = &sentinel{code: models.ErrorCodeInternalError}
+
+	// ErrUnavailable: the platform or a proxy in front of it is temporarily
+	// unavailable (503, or 502/504 without a known code). Retry after
+	// APIError.RetryAfter or a backoff; the client does so by itself.
+	ErrUnavailable error = &sentinel{code: models.ErrorCodeUnavailable}
+)
+
+// The six codes of the platform's reference. Each matches exactly its own
+// code, and also its generic class under errors.Is.
+var (
+	// ErrBootstrapUnknown: the bootstrap token matches no record (401 on
+	// register). It was mistyped or belongs to another agent's Skill Setup.
+	// The owner copies the token again from the agent's Skill Setup (or
+	// regenerates it) and the agent re-runs bootstrap with it. Do not retry
+	// with the same token. Class: ErrUnauthorized.
+	ErrBootstrapUnknown error = &sentinel{code: models.ErrorCodeBootstrapUnknown, class: ErrUnauthorized}
+
+	// ErrBootstrapUsed: the bootstrap token was already redeemed (401 on
+	// register); tokens are single-use. If this agent redeemed it, its key is
+	// in the key file: use it instead of registering. Otherwise the owner
+	// regenerates the token from the dashboard and the agent re-runs bootstrap
+	// with the new one. Class: ErrUnauthorized.
+	ErrBootstrapUsed error = &sentinel{code: models.ErrorCodeBootstrapUsed, class: ErrUnauthorized}
+
+	// ErrBootstrapExpired: the bootstrap token went unused for 7 days or more
+	// (401 on register). The owner re-issues the Skill Setup (a fresh token)
+	// and the agent re-runs bootstrap with it. Class: ErrUnauthorized.
+	ErrBootstrapExpired error = &sentinel{code: models.ErrorCodeBootstrapExpired, class: ErrUnauthorized}
+
+	// ErrActiveKeyExists: the agent already has a live API key (409 on
+	// register). The bootstrap token was NOT consumed. This guard stops a
+	// re-run of bootstrap from kicking a running agent off its key: if the
+	// running agent's key is at hand, keep using it; otherwise the owner
+	// revokes the live key from the dashboard first, then the agent re-runs
+	// bootstrap with the same token. Do not retry before that. Class:
+	// ErrConflict (not ErrUnauthorized: the token itself was fine).
+	ErrActiveKeyExists error = &sentinel{code: models.ErrorCodeActiveKeyExists, class: ErrConflict}
+
+	// ErrKeyExpired: the API key is past its expiry (401). No retry can help.
+	// The owner rotates the key from the dashboard settings and issues a fresh
+	// bootstrap token; the agent re-bootstraps with it and replaces its key
+	// file. Class: ErrUnauthorized.
+	ErrKeyExpired error = &sentinel{code: models.ErrorCodeKeyExpired, class: ErrUnauthorized}
+
+	// ErrKeyRevoked: the owner revoked the API key (401). No retry can help;
+	// stop polling. The agent re-bootstraps with a fresh bootstrap token from
+	// the owner (the Skill Setup) and replaces its key file. Class:
+	// ErrUnauthorized.
+	ErrKeyRevoked error = &sentinel{code: models.ErrorCodeKeyRevoked, class: ErrUnauthorized}
+)
+
+// sentinels returns every sentinel, which is the code table: one entry per
+// code of the spec's ErrorCode enum (a test holds the two equal). A function
+// rather than a package variable, so there is no mutable global.
+func sentinels() []error {
+	return []error{
+		ErrBootstrapUnknown, ErrBootstrapUsed, ErrBootstrapExpired,
+		ErrActiveKeyExists, ErrKeyExpired, ErrKeyRevoked,
+		ErrUnauthorized, ErrForbidden, ErrNotFound, ErrInvalidRequest,
+		ErrConflict, ErrRateLimited, ErrInternal, ErrUnavailable,
+	}
+}
+
+// lookup returns the sentinel of a known code, or nil.
+func lookup(code models.ErrorCode) *sentinel {
+	if code == "" {
+		return nil
+	}
+	for _, e := range sentinels() {
+		if s, ok := e.(*sentinel); ok && s.code == code {
+			return s
+		}
+	}
+	return nil
+}
+
+// classOf returns the generic class of a known code's sentinel: the class of
+// a specific code, or the generic sentinel itself.
+func classOf(s *sentinel) error {
+	if s.class != nil {
+		return s.class
+	}
+	return s
+}
+
+// Sentinel returns the sentinel error of a known error code (ErrKeyRevoked for
+// models.ErrorCodeKeyRevoked, ErrInternal for models.ErrorCodeInternalError,
+// …), and nil for a code this version of the SDK does not know. Every code of
+// the spec's ErrorCode enum has one.
+func Sentinel(code models.ErrorCode) error {
+	if s := lookup(code); s != nil {
+		return s
+	}
+	return nil
+}
+
+// statusClass returns the generic sentinel for an HTTP status, used when the
+// body carries no known code: a proxy's HTML page, an empty body, or a code
+// newer than this SDK. It returns nil for statuses outside every class (2xx,
+// 3xx, unusual 4xx such as 405 or 410).
+func statusClass(status int) error {
+	switch {
+	case status == 400 || status == 413 || status == 422:
+		return ErrInvalidRequest
+	case status == 401:
+		return ErrUnauthorized
+	case status == 403:
+		return ErrForbidden
+	case status == 404:
+		return ErrNotFound
+	case status == 409:
+		return ErrConflict
+	case status == 429:
+		return ErrRateLimited
+	case status == 502 || status == 503 || status == 504:
+		return ErrUnavailable
+	case status >= 500 && status <= 599:
+		return ErrInternal
+	default:
+		return nil
+	}
+}
