@@ -65,15 +65,30 @@ func redact(s string) string {
 	if s == "" {
 		return ""
 	}
-	prefix := ""
-	if i := strings.LastIndexByte(s, '_'); i >= 0 && i < 12 {
-		prefix = s[:i+1]
-	}
+	prefix := s[:secretPrefixLen(s)]
 	rest := len(s) - len(prefix)
-	if rest >= 16 {
-		return prefix + "…" + s[len(s)-4:]
+	// The tail is kept only when it cannot itself look like a prefix (bs_…),
+	// so that redacting is stable and matches the errors package.
+	if tail := s[len(s)-4:]; rest >= 16 && !strings.ContainsAny(tail, "_-") {
+		return prefix + "…" + tail
 	}
 	return prefix + "…"
+}
+
+// secretPrefixLen is the length of the leading run of lowercase words each
+// ended by an underscore (`sk_live_`, `bs_`), at most 12 bytes.
+func secretPrefixLen(s string) int {
+	i := 0
+	for {
+		j := i
+		for j < len(s) && s[j] >= 'a' && s[j] <= 'z' {
+			j++
+		}
+		if j == i || j >= len(s) || s[j] != '_' || j+1 > 12 {
+			return i
+		}
+		i = j + 1
+	}
 }
 
 func formatSecret(f fmt.State, verb rune, typeName, s string) {

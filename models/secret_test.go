@@ -47,6 +47,8 @@ func TestSecretsPrintRedacted(t *testing.T) {
 		{"no prefix", models.APIKey("abcdefghijklmnopqrstuvwxyz").String(), "…wxyz"},
 		{"empty", models.APIKey("").String(), ""},
 		{"underscore late", models.APIKey("abcdefghijklmn_opqrstuvwxyz0123").String(), "…0123"},
+		{"test key", models.APIKey("sk_test_4f9c2a7e1b8d4c6a9e0f3b5d").String(), "sk_test_…3b5d"},
+		{"tail like a prefix", models.APIKey("sk_live_000000000000bs_0").String(), "sk_live_…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
