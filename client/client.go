@@ -1,0 +1,220 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	heepr "github.com/heepr/heepr-go"
+	"github.com/heepr/heepr-go/client/raw"
+	"github.com/heepr/heepr-go/models"
+)
+
+// DefaultBaseURL is the production API, under which every path of the spec lives.
+const DefaultBaseURL = "https://heepr.ai/api"
+
+// DefaultAttemptTimeout bounds one attempt of a call (the request and its
+// JSON answer), apart from the caller's own deadline.
+const DefaultAttemptTimeout = 30 * time.Second
+
+// DefaultMaxResponseBytes caps the JSON answer the client reads: a body larger
+// than this is an error, not an out-of-memory.
+const DefaultMaxResponseBytes = 8 << 20
+
+// ErrNoAgentID is returned by the calls that name the agent (SkillFile,
+// SkillManifest) when the client does not know its agent id: give it with
+// WithAgentID, or get it from Register or Connect.
+var ErrNoAgentID = errors.New("heepr: the client has no agent id (use WithAgentID, Register or Connect)")
+
+// ErrNoAPIKey is returned by a call that needs the bearer key when the client
+// has none: give it with WithAPIKey, or get it from Register or Connect.
+var ErrNoAPIKey = errors.New("heepr: the client has no API key (use WithAPIKey, Register or Connect)")
+
+// Client calls the heepr agent API. Create it with New or Connect.
+//
+// A Client is safe for concurrent use by multiple goroutines. Every call takes
+// a context first, and every wait inside it (a retry's backoff included)
+// returns as soon as the context is done. Its key never appears in anything
+// it prints, logs or returns.
+type Client struct {
+	base      *url.URL
+	baseStr   string // without a trailing slash, for display
+	server    string // with one, for the generated request builders
+	hc        *http.Client
+	log       *slog.Logger
+	retry     RetryPolicy
+	attempt   time.Duration
+	userAgent string
+	maxBody   int64
+	maxFile   int64
+	raw       *raw.ClientWithResponses
+
+	// pollTemplate is GET /events as the generated builder makes it, built
+	// once: polling is the hot path, and building it anew costs a dozen
+	// allocations per poll.
+	pollTemplate *http.Request
+
+	mu      sync.RWMutex
+	key     models.APIKey
+	bearer  string // "Bearer <key>", kept with the key so a request does not build it
+	agentID string
+}
+
+// New returns a Client configured by opts. It reads no environment (Connect
+// does) and makes no request. It fails on an unusable option, such as a base
+// URL that is not absolute, or plain http:// to a host that is not loopback
+// without WithInsecureHTTP: a bearer key never crosses a network in clear text
+// by accident.
+func New(opts ...Option) (*Client, error) {
+	cfg := config{
+		baseURL:  DefaultBaseURL,
+		retry:    DefaultRetryPolicy(),
+		attempt:  DefaultAttemptTimeout,
+		maxBody:  DefaultMaxResponseBytes,
+		maxFile:  DefaultMaxFileBytes,
+		hc:       http.DefaultClient,
+		logger:   slog.New(slog.DiscardHandler),
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, fmt.Errorf("heepr: %w", err)
+		}
+	}
+	base, err := parseBaseURL(cfg.baseURL, cfg.insecure)
+	if err != nil {
+		return nil, fmt.Errorf("heepr: %w", err)
+	}
+	ua := "heepr-go/" + heepr.Version
+	if cfg.userAgent != "" {
+		ua += " " + cfg.userAgent
+	}
+	c := &Client{
+		base:      base,
+		baseStr:   strings.TrimSuffix(base.String(), "/"),
+		server:    strings.TrimSuffix(base.String(), "/") + "/",
+		hc:        cfg.hc,
+		log:       cfg.logger,
+		retry:     cfg.retry.withDefaults(),
+		attempt:   cfg.attempt,
+		userAgent: ua,
+		maxBody:   cfg.maxBody,
+		maxFile:   cfg.maxFile,
+		agentID:   cfg.agentID,
+	}
+	c.setCredentials(models.APIKey(cfg.apiKey), "")
+	if c.pollTemplate, err = raw.NewPollEventsRequest(c.server); err != nil {
+		return nil, fmt.Errorf("heepr: %w", err)
+	}
+	c.raw, err = raw.NewClientWithResponses(c.baseStr,
+		raw.WithHTTPClient(c.hc),
+		raw.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			c.authorize(req)
+			return nil
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("heepr: %w", err)
+	}
+	return c, nil
+}
+
+// parseBaseURL accepts an absolute http(s) URL; plain http only to a loopback
+// host unless insecure is set.
+func parseBaseURL(s string, insecure bool) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("base URL %q: %w", s, err)
+	}
+	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("base URL %q: want an absolute http(s) URL such as %s", s, DefaultBaseURL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("base URL %q: want no credentials, query or fragment", u.Redacted())
+	}
+	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("base URL %q: plain http to a host that is not loopback would send the API key in clear text (use https, or WithInsecureHTTP for a trusted network)", s)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BaseURL returns the base URL every call is relative to.
+func (c *Client) BaseURL() string { return c.baseStr }
+
+// AgentID returns the agent id the client knows ("" if none): from
+// WithAgentID, Register or Connect.
+func (c *Client) AgentID() string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.agentID
+}
+
+// APIKey returns the key the client authenticates with ("" if none). It prints
+// redacted; Reveal gives it whole, for a key store of the caller's own.
+func (c *Client) APIKey() models.APIKey {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.key
+}
+
+func (c *Client) setCredentials(key models.APIKey, agentID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key = key
+	c.bearer = ""
+	if key != "" {
+		c.bearer = "Bearer " + key.Reveal()
+	}
+	if agentID != "" {
+		c.agentID = agentID
+	}
+}
+
+// authorize sets the headers every request carries: the bearer key (unless the
+// request already says how it authenticates) and the User-Agent.
+func (c *Client) authorize(req *http.Request) {
+	req.Header.Set("User-Agent", c.userAgent)
+	if req.Header.Get("Authorization") != "" {
+		return
+	}
+	c.mu.RLock()
+	bearer := c.bearer
+	c.mu.RUnlock()
+	if bearer != "" {
+		req.Header.Set("Authorization", bearer)
+	}
+}
+
+// Raw returns the generated low-level client, for anything this one does not
+// cover. It shares this client's *http.Client and sends its key and
+// User-Agent, but does not retry and does not decode errors: read the status
+// first.
+func (c *Client) Raw() *raw.ClientWithResponses { return c.raw }
+
+// String describes the client without its key, for logs and %v.
+func (c *Client) String() string {
+	return fmt.Sprintf("heepr.Client{base: %s, agent: %q, key: %s}", c.baseStr, c.AgentID(), c.APIKey())
+}
+
+// GoString is String, so %#v does not print the struct's fields either.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so no verb reveals the key.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }

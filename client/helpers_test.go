@@ -1,0 +1,59 @@
+package client_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/heepr/heepr-go/client"
+	"github.com/heepr/heepr-go/heeprtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newClient is a client of the fake over its in-memory transport, at the
+// production base URL.
+func newClient(t testing.TB, srv *heeprtest.Server, opts ...client.Option) *client.Client {
+	t.Helper()
+	c, err := client.New(append([]client.Option{client.WithHTTPClient(srv.HTTPClient())}, opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+// registered is a fake with one agent and a client registered as it.
+func registered(t testing.TB, opts ...client.Option) (*heeprtest.Server, heeprtest.Agent, *client.Client) {
+	t.Helper()
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent()
+	c := newClient(t, srv, opts...)
+	_, err := c.Register(context.Background(), a.BootstrapToken.Reveal(), a.ID)
+	require.NoError(t, err)
+	return srv, a, c
+}
+
+// lastRequest is the newest request the fake received.
+func lastRequest(t testing.TB, srv *heeprtest.Server) heeprtest.Request {
+	t.Helper()
+	reqs := srv.Requests()
+	require.NotEmpty(t, reqs)
+	return reqs[len(reqs)-1]
+}
+
+// requestsTo is every request to path, in order.
+func requestsTo(srv *heeprtest.Server, path string) []heeprtest.Request {
+	var out []heeprtest.Request
+	for _, r := range srv.Requests() {
+		if r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func noViolations(t testing.TB, srv *heeprtest.Server) {
+	t.Helper()
+	assert.Empty(t, srv.Violations())
+}

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+type config struct {
+	baseURL   string
+	apiKey    string
+	agentID   string
+	hc        *http.Client
+	logger    *slog.Logger
+	retry     RetryPolicy
+	attempt   time.Duration
+	userAgent string
+	insecure  bool
+	maxBody   int64
+	maxFile   int64
+}
+
+// Option configures a Client in New or Connect.
+type Option func(*config) error
+
+// WithBaseURL sets the API's base URL (default DefaultBaseURL). Paths of the
+// spec are appended to it, so it keeps its /api. Plain http:// is accepted for
+// a loopback host only, unless WithInsecureHTTP is given too.
+func WithBaseURL(u string) Option {
+	return func(c *config) error { c.baseURL = u; return nil }
+}
+
+// WithAPIKey sets the bearer key the client authenticates with.
+func WithAPIKey(key string) Option {
+	return func(c *config) error { c.apiKey = key; return nil }
+}
+
+// WithAgentID sets the agent's id, which SkillFile and SkillManifest name in
+// their paths. Register and Connect set it too.
+func WithAgentID(id string) Option {
+	return func(c *config) error { c.agentID = id; return nil }
+}
+
+// WithHTTPClient sets the *http.Client requests go through (default
+// http.DefaultClient). Its own Timeout, if any, bounds each attempt too.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("WithHTTPClient: nil *http.Client")
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithLogger sets where the client logs: each attempt and each retry at debug
+// level, never a key or token. The default logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l != nil {
+			c.logger = l
+		}
+		return nil
+	}
+}
+
+// WithRetry sets the retry policy (default DefaultRetryPolicy). NoRetry turns
+// retries off.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *config) error {
+		if p.MaxAttempts < 0 {
+			return errors.New("WithRetry: MaxAttempts must not be negative")
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithAttemptTimeout bounds each attempt of a JSON call, apart from the
+// caller's deadline (default DefaultAttemptTimeout; 0 for none). An attempt
+// that times out is retried like a dropped connection. File uploads and
+// downloads are bounded by the caller's context only, since their length
+// depends on the file.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("WithAttemptTimeout: negative timeout")
+		}
+		c.attempt = d
+		return nil
+	}
+}
+
+// WithUserAgent appends ua to the User-Agent, after heepr-go/<Version>.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error { c.userAgent = ua; return nil }
+}
+
+// WithInsecureHTTP allows a plain http:// base URL to a host that is not
+// loopback. The API key then crosses the network in clear text: use it only on
+// a network you trust.
+func WithInsecureHTTP() Option {
+	return func(c *config) error { c.insecure = true; return nil }
+}
+
+// WithMaxResponseBytes caps the JSON answers the client reads (default
+// DefaultMaxResponseBytes); a larger answer is an error.
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errors.New("WithMaxResponseBytes: want a positive size")
+		}
+		c.maxBody = n
+		return nil
+	}
+}
+
+// CallOption configures one call.
+type CallOption func(*callConfig)
+
+type callConfig struct {
+	idemKey    string
+	idemKeySet bool
+	noRetry    bool
+}
+
+// WithIdempotencyKey sets the Idempotency-Key of one write, instead of the one
+// the client makes up. Use a key that names the logical write (the same on
+// every run that means the same write), such as one derived from an event id.
+// An empty key sends none: the write is then retried only when it provably
+// never left the machine.
+func WithIdempotencyKey(key string) CallOption {
+	return func(c *callConfig) { c.idemKey, c.idemKeySet = key, true }
+}
+
+// WithoutRetry makes one call a single attempt, for a caller that owns its own
+// retry schedule (the poller does, for its polls).
+func WithoutRetry() CallOption {
+	return func(c *callConfig) { c.noRetry = true }
+}
+
+func callOptions(opts []CallOption) callConfig {
+	var cc callConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cc)
+		}
+	}
+	return cc
+}

@@ -1,0 +1,61 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/heepr/heepr-go/client/raw"
+	"github.com/heepr/heepr-go/models"
+)
+
+// Register exchanges a one-time bootstrap token (bs_…) for the agent's
+// long-lived API key: STEP 1 of the skill. On success the client authenticates
+// with the new key and knows its agent id; the caller must persist the key
+// (Connect does), since the token is spent.
+//
+// Register sends an Idempotency-Key and retries like any write with one, so a
+// lost answer is asked for again rather than lost with the token. On the
+// platform's refusal the error wraps an *herrors.APIError: ErrBootstrapUnknown,
+// ErrBootstrapUsed, ErrBootstrapExpired, or ErrActiveKeyExists (the token was
+// not consumed; the owner revokes the live key first). No error contains the
+// token.
+func (c *Client) Register(ctx context.Context, token, agentID string, opts ...CallOption) (*models.Registration, error) {
+	if token == "" {
+		return nil, errors.New("register: empty bootstrap token")
+	}
+	if agentID == "" {
+		return nil, errors.New("register: empty agent id")
+	}
+	cc := callOptions(opts)
+	params := &models.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
+	req, err := raw.NewRegisterAgentRequest(c.server, params, models.RegisterRequest{AgentID: agentID})
+	if err != nil {
+		return nil, fmt.Errorf("register %s: %w", agentID, err)
+	}
+	req.Header.Set("Authorization", "Bootstrap "+token)
+	var reg models.Registration
+	err = c.do(ctx, "register", req, cc, c.attempt, func(res *http.Response) error {
+		return decodeJSON(res, &reg, c.maxBody)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("register %s: %w", agentID, err)
+	}
+	if reg.APIKey == "" {
+		return nil, fmt.Errorf("register %s: the platform answered without an api_key", agentID)
+	}
+	if reg.AgentID == "" {
+		reg.AgentID = agentID
+	}
+	c.setCredentials(reg.APIKey, reg.AgentID)
+	return &reg, nil
+}
+
+// keyParam is the Idempotency-Key parameter: none for an empty key.
+func keyParam(key string) *string {
+	if key == "" {
+		return nil
+	}
+	return &key
+}

@@ -1,0 +1,190 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	herrors "github.com/heepr/heepr-go/errors"
+	"github.com/heepr/heepr-go/internal/backoff"
+)
+
+// RetryPolicy says when and how often the client tries a call again. It
+// retries what herrors.IsRetryable says may succeed later (429, 5xx but 501,
+// timeouts, dropped connections), with capped exponential backoff and full
+// jitter, honouring Retry-After. A GET is retried freely; a POST only when it
+// carries an Idempotency-Key (the client always sends one unless told not to)
+// or when it provably never left the machine.
+type RetryPolicy struct {
+	// MaxAttempts is the number of attempts in all, the first included; 1 turns
+	// retries off. Zero means the default, 4.
+	MaxAttempts int
+	// BaseDelay is the ceiling of the first backoff (default 250ms); each retry
+	// doubles it, up to MaxDelay.
+	BaseDelay time.Duration
+	// MaxDelay caps one backoff (default 20s).
+	MaxDelay time.Duration
+	// MaxRetryAfter is the longest Retry-After the client waits out (default
+	// 60s). When the platform asks for longer, the call returns its error at
+	// once: the *herrors.APIError's RetryAfter tells the caller when to try.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetryPolicy is the policy a Client has unless WithRetry says
+// otherwise: 4 attempts, backoff ceilings of 250ms, 500ms, 1s (capped at 20s),
+// Retry-After honoured up to 60s.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 4, BaseDelay: 250 * time.Millisecond, MaxDelay: 20 * time.Second, MaxRetryAfter: time.Minute}
+}
+
+// NoRetry is a policy of a single attempt.
+func NoRetry() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	d := DefaultRetryPolicy()
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = d.MaxAttempts
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = d.BaseDelay
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = d.MaxDelay
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = d.MaxRetryAfter
+	}
+	return p
+}
+
+// RetryError is the error of a call that was tried more than once: the last
+// attempt's error and how many attempts were made. errors.Is and errors.As see
+// through it to the *herrors.APIError or network error underneath.
+type RetryError struct {
+	Attempts int
+	Err      error
+}
+
+// Error says how many attempts were made, then the last one's error.
+func (e *RetryError) Error() string { return fmt.Sprintf("after %d attempts: %v", e.Attempts, e.Err) }
+
+// Unwrap returns the last attempt's error.
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// do sends req until it succeeds, fails for good or runs out of attempts, and
+// hands each 2xx response to handle (which reads what it needs; do closes the
+// body). An error of handle that IsRetryable, such as a body cut short, is
+// retried like any other. timeout bounds each attempt (0: none). The error
+// returned is a RetryError when more than one attempt was made.
+func (c *Client) do(ctx context.Context, op string, req *http.Request, cc callConfig, timeout time.Duration, handle func(*http.Response) error) error {
+	c.authorize(req)
+	if req.Header.Get("Authorization") == "" {
+		return ErrNoAPIKey
+	}
+	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Header.Get("Idempotency-Key") != ""
+	maxAttempts := c.retry.MaxAttempts
+	if cc.noRetry {
+		maxAttempts = 1
+	}
+	policy := backoff.Policy{Base: c.retry.BaseDelay, Max: c.retry.MaxDelay}
+	hasBody := req.Body != nil && req.Body != http.NoBody
+
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && hasBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return &RetryError{Attempts: attempt - 1, Err: fmt.Errorf("produce the body again: %w", err)}
+			}
+			req.Body = body
+		}
+		err := c.attempt1(ctx, op, req, attempt, timeout, handle)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			// The caller's own cancellation or deadline: no retry, and say so.
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			}
+			return wrapAttempts(attempt, err)
+		}
+		retry := herrors.IsRetryable(err) && (idempotent || neverSent(err))
+		if hasBody && req.GetBody == nil {
+			retry = false // a one-shot body cannot be sent again
+		}
+		if !retry || attempt >= maxAttempts {
+			return wrapAttempts(attempt, err)
+		}
+		wait := policy.Delay(attempt)
+		var apiErr *herrors.APIError
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			if apiErr.RetryAfter > c.retry.MaxRetryAfter {
+				return wrapAttempts(attempt, err)
+			}
+			wait = apiErr.RetryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return wrapAttempts(attempt, err) // the wait would outlast the caller's deadline
+		}
+		c.log.DebugContext(ctx, "heepr: retrying", "op", op, "attempt", attempt, "wait", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return wrapAttempts(attempt, fmt.Errorf("%w (waiting to retry after: %v)", ctx.Err(), err))
+		}
+	}
+}
+
+// attempt1 makes one attempt.
+func (c *Client) attempt1(ctx context.Context, op string, req *http.Request, attempt int, timeout time.Duration, handle func(*http.Response) error) error {
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+	start := time.Now()
+	res, err := c.hc.Do(req.WithContext(actx))
+	// Guarded: building the attributes costs allocations on every poll even
+	// when the logger discards them.
+	debug := c.log.Enabled(ctx, slog.LevelDebug)
+	if err != nil {
+		if debug {
+			c.log.DebugContext(ctx, "heepr: attempt failed", "op", op, "method", req.Method, "path", req.URL.Path,
+				"attempt", attempt, "duration", time.Since(start), "error", err)
+		}
+		return err
+	}
+	defer res.Body.Close()
+	if debug {
+		c.log.DebugContext(ctx, "heepr: attempt", "op", op, "method", req.Method, "path", req.URL.Path,
+			"attempt", attempt, "status", res.StatusCode, "request_id", res.Header.Get("X-Request-Id"), "duration", time.Since(start))
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return herrors.FromResponse(res)
+	}
+	return handle(res) // inside the attempt's timeout: reading the answer is part of it
+}
+
+func wrapAttempts(attempts int, err error) error {
+	if attempts <= 1 {
+		return err
+	}
+	return &RetryError{Attempts: attempts, Err: err}
+}
+
+// neverSent reports whether err proves the request never reached the server:
+// the connection was never made.
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
