@@ -92,4 +92,3 @@ func baselinePoll(ctx context.Context, hc *http.Client, url, key, ua string) ([]
 	}
 	return batch.Events, nil
 }
-

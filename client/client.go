@@ -74,13 +74,13 @@ type Client struct {
 // by accident.
 func New(opts ...Option) (*Client, error) {
 	cfg := config{
-		baseURL:  DefaultBaseURL,
-		retry:    DefaultRetryPolicy(),
-		attempt:  DefaultAttemptTimeout,
-		maxBody:  DefaultMaxResponseBytes,
-		maxFile:  DefaultMaxFileBytes,
-		hc:       http.DefaultClient,
-		logger:   slog.New(slog.DiscardHandler),
+		baseURL: DefaultBaseURL,
+		retry:   DefaultRetryPolicy(),
+		attempt: DefaultAttemptTimeout,
+		maxBody: DefaultMaxResponseBytes,
+		maxFile: DefaultMaxFileBytes,
+		hc:      http.DefaultClient,
+		logger:  slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		if opt == nil {
