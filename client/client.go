@@ -155,6 +155,11 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Logger returns the logger the client was given (WithLogger), so code built
+// over the client, such as the poller, logs to the same place. It never
+// returns nil.
+func (c *Client) Logger() *slog.Logger { return c.log }
+
 // BaseURL returns the base URL every call is relative to.
 func (c *Client) BaseURL() string { return c.baseStr }
 

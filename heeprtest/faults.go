@@ -180,9 +180,11 @@ func (s *Server) front(next http.Handler) http.Handler {
 		if f != nil {
 			rec.Fault = f.Kind
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, rec)
-		s.mu.Unlock()
+		if !s.opts.noLog {
+			s.mu.Lock()
+			s.requests = append(s.requests, rec)
+			s.mu.Unlock()
+		}
 		s.opts.logger.Debug("heeprtest: request", "id", info.id, "method", r.Method, "path", r.URL.Path,
 			"status", status, "fault", rec.Fault, "replayed", info.replayed)
 	})

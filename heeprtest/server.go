@@ -53,6 +53,7 @@ type options struct {
 	seed         uint64
 	addr         string
 	maxFileBytes int64
+	noLog        bool
 	rules        string
 	logger       *slog.Logger
 }
@@ -72,6 +73,10 @@ func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
 // WithMaxFileBytes sets how many bytes of each delivered file the fake keeps in
 // File.Data (default DefaultMaxFileBytes). A negative value keeps none.
 func WithMaxFileBytes(n int64) Option { return func(o *options) { o.maxFileBytes = n } }
+
+// WithoutRequestLog stops the fake from keeping every request for Requests,
+// for load tests whose millions of requests would otherwise fill the heap.
+func WithoutRequestLog() Option { return func(o *options) { o.noLog = true } }
 
 // WithRules sets the platform rules echoed as `sf` on work-assignment events and
 // served as RULES.md.

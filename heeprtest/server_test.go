@@ -334,3 +334,14 @@ func TestRequestLog(t *testing.T) {
 	assert.Equal(t, http.StatusOK, reqs[1].Status)
 	assert.Contains(t, reqs[1].Header.Get("Authorization"), "Bearer sk_live_")
 }
+
+func TestRegisteredAgent(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent(heeprtest.Registered())
+	require.NotEmpty(t, a.APIKey)
+	_, body := poll(t, rawClient(t, srv, "Bearer "+a.APIKey.Reveal()))
+	assert.Equal(t, "{}\n", body)
+	status, body2, _ := register(t, srv, a.BootstrapToken, a.ID)
+	envelope(t, status, body2, http.StatusUnauthorized, models.ErrorCodeBootstrapUsed)
+	noViolations(t, srv)
+}

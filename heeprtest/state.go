@@ -44,14 +44,15 @@ func newPlatform(rules string) platform {
 }
 
 type agent struct {
-	id       string
-	manual   bool
-	cadence  int
-	status   models.AgentStatus
-	liveKey  string // "" when the agent has no live key
-	lastPoll time.Time
-	queue    []any // typed events (models.NewOrderEvent…) or unknownEvent, oldest first
-	statuses []StatusReport
+	registered bool // mint a key at AddAgent
+	id         string
+	manual     bool
+	cadence    int
+	status     models.AgentStatus
+	liveKey    string // "" when the agent has no live key
+	lastPoll   time.Time
+	queue      []any // typed events (models.NewOrderEvent…) or unknownEvent, oldest first
+	statuses   []StatusReport
 }
 
 type token struct {
@@ -84,10 +85,13 @@ type order struct {
 }
 
 // Agent is an agent seeded on the fake: its id and a one-time bootstrap token
-// for POST /agent/register. The token prints redacted; Reveal gives it whole.
+// for POST /agent/register, and, for an agent added Registered, its live API
+// key. Secrets print redacted; Reveal gives them whole.
 type Agent struct {
 	ID             string
 	BootstrapToken models.BootstrapToken
+	// APIKey is the live key of an agent added with Registered, else "".
+	APIKey models.APIKey
 }
 
 // AgentState is a snapshot of an agent as the platform sees it.
@@ -117,6 +121,11 @@ type AgentOption func(*agent)
 // waits for ApproveOrder (an owner_approved_order event) or DenyOrder.
 func ManualAcceptance() AgentOption { return func(a *agent) { a.manual = true } }
 
+// Registered adds the agent as if it had already registered: with a live API
+// key (Agent.APIKey) and its bootstrap token spent. For tests that start from a
+// running agent, and for thousands of them at once.
+func Registered() AgentOption { return func(a *agent) { a.registered = true } }
+
 // Cadence sets the poll cadence, in minutes, the agent's skill.json advertises
 // (default DefaultCadence). The fake does not clamp it, so a test can serve an
 // out-of-range value to a client.
@@ -132,7 +141,15 @@ func (s *Server) AddAgent(opts ...AgentOption) Agent {
 		opt(a)
 	}
 	s.state.agents[a.id] = a
-	return Agent{ID: a.id, BootstrapToken: s.issueTokenLocked(a.id)}
+	out := Agent{ID: a.id, BootstrapToken: s.issueTokenLocked(a.id)}
+	if a.registered {
+		key := s.secret("sk_live_")
+		s.state.keys[key] = &apiKey{agentID: a.id}
+		a.liveKey = key
+		s.state.tokens[out.BootstrapToken.Reveal()].used = true
+		out.APIKey = models.APIKey(key)
+	}
+	return out
 }
 
 // IssueBootstrapToken mints a new bootstrap token for an agent, as an owner does

@@ -1,0 +1,171 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heepr/heepr-go/models"
+)
+
+type config struct {
+	cadence         time.Duration // 0: follow skill.json
+	jitter          float64
+	journal         string
+	concurrency     int
+	handlerAttempts int
+	handlerBackoff  time.Duration
+	shutdown        time.Duration
+	dedup           int
+	skillCheck      bool
+	statusUpdates   bool
+	onHandlerError  func(context.Context, EventInfo, error)
+	onSkillChange   func(context.Context, SkillChange)
+	onPoll          func(PollResult)
+}
+
+// Option configures a Poller.
+type Option func(*config) error
+
+// WithCadence fixes the poll cadence, overriding the owner's preference in
+// skill.json. It is clamped to 1 to 60 minutes, as the platform allows.
+func WithCadence(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return errors.New("WithCadence: want a positive duration")
+		}
+		c.cadence = clampCadence(d)
+		return nil
+	}
+}
+
+// WithJitter sets the fraction of the cadence each interval varies by
+// (default DefaultJitter, 0.1), from 0 to 0.5.
+func WithJitter(fraction float64) Option {
+	return func(c *config) error {
+		if fraction < 0 || fraction > 0.5 {
+			return fmt.Errorf("WithJitter: %v is outside 0 to 0.5", fraction)
+		}
+		c.jitter = fraction
+		return nil
+	}
+}
+
+// WithJournal keeps every polled event in dir until its handler is done with
+// it, so that an event polled before a crash is handled after the restart, and
+// remembers recently handled event ids there, so that an event the platform
+// sends again is not handled twice. dir is created (mode 0700) if need be. One
+// poller per directory.
+func WithJournal(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return errors.New("WithJournal: empty directory")
+		}
+		c.journal = dir
+		return nil
+	}
+}
+
+// WithConcurrency sets how many handlers run at once (default 4). Events of
+// the same order always run one at a time, in the order polled.
+func WithConcurrency(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return errors.New("WithConcurrency: want at least 1")
+		}
+		c.concurrency = n
+		return nil
+	}
+}
+
+// WithHandlerRetry sets how often a failing handler runs for one event
+// (default 3 attempts) and the ceiling of the first backoff between runs
+// (default 1s, doubling, full jitter, capped at one minute).
+func WithHandlerRetry(attempts int, backoff time.Duration) Option {
+	return func(c *config) error {
+		if attempts < 1 || backoff < 0 {
+			return errors.New("WithHandlerRetry: want at least one attempt and a non-negative backoff")
+		}
+		c.handlerAttempts, c.handlerBackoff = attempts, backoff
+		return nil
+	}
+}
+
+// WithShutdownTimeout sets how long Run waits, once its context is cancelled,
+// for the handlers running and queued to finish before cancelling their
+// context (default 30s).
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("WithShutdownTimeout: negative timeout")
+		}
+		c.shutdown = d
+		return nil
+	}
+}
+
+// WithDedupWindow sets how many recently handled event ids are remembered
+// (default DefaultDedupWindow).
+func WithDedupWindow(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return errors.New("WithDedupWindow: want at least 1")
+		}
+		c.dedup = n
+		return nil
+	}
+}
+
+// WithoutSkillCheck stops the poller reading GET /skill each tick. By default
+// it does, as the platform's reference asks, to pick up a changed skill and
+// cadence.
+func WithoutSkillCheck() Option {
+	return func(c *config) error { c.skillCheck = false; return nil }
+}
+
+// WithStatusUpdates makes Run post status active when it starts and paused when
+// it stops after a clean drain.
+func WithStatusUpdates() Option {
+	return func(c *config) error { c.statusUpdates = true; return nil }
+}
+
+// WithOnHandlerError sets the hook that hears of an event whose handler failed
+// for good (after its retries), panicked on every attempt, whose payload does
+// not decode, or whose kind has no handler. The event is then done: removed
+// from the journal, never handled again.
+func WithOnHandlerError(fn func(ctx context.Context, ev EventInfo, err error)) Option {
+	return func(c *config) error { c.onHandlerError = fn; return nil }
+}
+
+// SkillChange is what WithOnSkillChange hears: the skill whose content hash
+// changed, and skill.json as it now reads (nil if it could not be read).
+type SkillChange struct {
+	Skill    models.Skill
+	Manifest *models.SkillManifest
+	// Cadence is the cadence the poller follows from now on.
+	Cadence time.Duration
+}
+
+// WithOnSkillChange sets the hook called when the skill's content hash changes
+// between two checks (not on the first check). The poller has already picked
+// up the new cadence.
+func WithOnSkillChange(fn func(ctx context.Context, change SkillChange)) Option {
+	return func(c *config) error { c.onSkillChange = fn; return nil }
+}
+
+// PollResult is what WithOnPoll hears after each poll.
+type PollResult struct {
+	At      time.Time
+	Latency time.Duration
+	// Events is how many events the poll returned.
+	Events int
+	// Err is the poll's error, nil on success.
+	Err error
+}
+
+// WithOnPoll sets a hook called after every poll, for metrics. It runs on the
+// poll loop: keep it quick.
+func WithOnPoll(fn func(PollResult)) Option {
+	return func(c *config) error { c.onPoll = fn; return nil }
+}
