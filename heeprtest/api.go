@@ -104,6 +104,13 @@ func (a *api) PollEvents(ctx context.Context, _ server.PollEventsRequestObject) 
 		}
 		batch.Events = append(batch.Events, ev)
 	}
+	info.previous = ag.lastAnswer
+	if len(batch.Events) > 0 {
+		ag.lastAnswer = nil
+		for _, ev := range batch.Events {
+			ag.lastAnswer = append(ag.lastAnswer, ev.Raw())
+		}
+	}
 	return batch, nil
 }
 

@@ -41,11 +41,16 @@ const (
 	// (EventKind, default "order_cancelled") to the answer of GET /events,
 	// outside validation, to test forward compatibility.
 	FaultUnknownEvent
+	// FaultRepeatEvents adds the events of the agent's last non-empty poll
+	// answer to this answer of GET /events, as a platform that delivers at
+	// least once would: a test of deduplication.
+	FaultRepeatEvents
 )
 
 var faultNames = map[FaultKind]string{
 	FaultStatus: "status", FaultDropBeforeBody: "drop-before-body", FaultDropAfterBody: "drop-after-body",
 	FaultLatency: "latency", FaultTruncate: "truncate", FaultNonJSON: "non-json", FaultUnknownEvent: "unknown-event",
+	FaultRepeatEvents: "repeat-events",
 }
 
 // String names the fault kind.
@@ -102,6 +107,17 @@ func (s *Server) Inject(f Fault) {
 	s.faults = append(s.faults, &faultState{f: f, left: left})
 }
 
+// FaultHits counts, by kind, the requests an injected fault has struck so far.
+func (s *Server) FaultHits() map[FaultKind]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[FaultKind]int, len(s.faultHits))
+	for k, v := range s.faultHits {
+		out[k] = v
+	}
+	return out
+}
+
 // ClearFaults removes every fault not yet used up.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
@@ -125,7 +141,7 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 		if f.Path != "" && !pathMatches(f.Path, rel) {
 			continue
 		}
-		if f.Kind == FaultUnknownEvent && !(r.Method == http.MethodGet && rel == "/events") {
+		if (f.Kind == FaultUnknownEvent || f.Kind == FaultRepeatEvents) && !(r.Method == http.MethodGet && rel == "/events") {
 			continue
 		}
 		if f.Probability > 0 && s.rng.Float64() >= f.Probability {
@@ -137,6 +153,7 @@ func (s *Server) matchFault(r *http.Request) *Fault {
 				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 			}
 		}
+		s.faultHits[f.Kind]++
 		hit := *f
 		return &hit
 	}
@@ -249,7 +266,12 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 		return 0
 	case FaultUnknownEvent:
 		if res.StatusCode == http.StatusOK {
-			body = s.withUnknownEvent(body, f.EventKind, infoFrom(r.Context()).agentID)
+			body = s.withEvents(body, s.unknownEvent(f.EventKind, infoFrom(r.Context()).agentID))
+			res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		}
+	case FaultRepeatEvents:
+		if res.StatusCode == http.StatusOK {
+			body = s.withEvents(body, infoFrom(r.Context()).previous...)
 			res.Header.Set("Content-Length", strconv.Itoa(len(body)))
 		}
 	}
@@ -268,10 +290,25 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 	return res.StatusCode
 }
 
-// withUnknownEvent appends an event of an unknown kind to a GET /events answer.
-func (s *Server) withUnknownEvent(body []byte, kind, agentID string) []byte {
+// unknownEvent is an event of a kind the spec does not know.
+func (s *Server) unknownEvent(kind, agentID string) json.RawMessage {
 	if kind == "" {
 		kind = "order_cancelled"
+	}
+	s.mu.Lock()
+	id := s.nextID("evt")
+	s.mu.Unlock()
+	ev, _ := json.Marshal(map[string]any{
+		"id": id, "kind": kind, "created_at": time.Now().UTC(), "order_id": "ord_0",
+		"agent_id": agentID, "detail": map[string]any{"reason": "injected by heeprtest"},
+	})
+	return ev
+}
+
+// withEvents appends events to a GET /events answer.
+func (s *Server) withEvents(body []byte, extra ...json.RawMessage) []byte {
+	if len(extra) == 0 {
+		return body
 	}
 	var batch map[string]json.RawMessage
 	if err := json.Unmarshal(body, &batch); err != nil || batch == nil {
@@ -283,14 +320,7 @@ func (s *Server) withUnknownEvent(body []byte, kind, agentID string) []byte {
 			return body
 		}
 	}
-	s.mu.Lock()
-	id := s.nextID("evt")
-	s.mu.Unlock()
-	ev, _ := json.Marshal(map[string]any{
-		"id": id, "kind": kind, "created_at": time.Now().UTC(), "order_id": "ord_0",
-		"agent_id": agentID, "detail": map[string]any{"reason": "injected by heeprtest"},
-	})
-	events = append(events, ev)
+	events = append(events, extra...)
 	batch["events"], _ = json.Marshal(events)
 	out, _ := json.Marshal(batch)
 	return append(out, '\n')

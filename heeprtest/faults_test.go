@@ -286,3 +286,20 @@ func TestUnknownEventFault(t *testing.T) {
 	assert.Equal(t, "gig_paused", kind)
 	noViolations(t, srv)
 }
+
+func TestRepeatEventsFault(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a, c := registered(t, srv)
+	srv.PlaceOrder(a.ID, models.Order{})
+	first, _ := poll(t, c)
+	require.Len(t, first, 1)
+	srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultRepeatEvents})
+	srv.PlaceOrder(a.ID, models.Order{})
+	again, _ := poll(t, c)
+	require.Len(t, again, 2, "the new event and the last answer's again")
+	h, err := again[1].Header()
+	require.NoError(t, err)
+	assert.Equal(t, "evt_1", h.ID)
+	assert.Equal(t, 1, srv.FaultHits()[heeprtest.FaultRepeatEvents])
+	noViolations(t, srv)
+}

@@ -2,6 +2,7 @@ package heeprtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -94,6 +95,7 @@ type reqInfo struct {
 	auth     string // the Authorization header, for register
 	replayed bool
 	start    time.Time
+	previous []json.RawMessage // the agent's poll answer before this one, for FaultRepeatEvents
 }
 
 type infoKey struct{}

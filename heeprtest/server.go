@@ -40,6 +40,7 @@ type Server struct {
 	violations []Violation
 	requests   []Request
 	faults     []*faultState
+	faultHits  map[FaultKind]int
 	idem       map[string]*idemEntry
 
 	lnMu    sync.Mutex
@@ -97,11 +98,12 @@ func NewServer(opts ...Option) *Server {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:  o,
-		rng:   rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
-		seq:   map[string]int{},
-		idem:  map[string]*idemEntry{},
-		state: newPlatform(o.rules),
+		opts:      o,
+		rng:       rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
+		seq:       map[string]int{},
+		idem:      map[string]*idemEntry{},
+		faultHits: map[FaultKind]int{},
+		state:     newPlatform(o.rules),
 	}
 	s.val = newValidator()
 	api := server.HandlerWithOptions(

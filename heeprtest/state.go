@@ -1,6 +1,7 @@
 package heeprtest
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -51,7 +52,9 @@ type agent struct {
 	status     models.AgentStatus
 	liveKey    string // "" when the agent has no live key
 	lastPoll   time.Time
-	queue      []any // typed events (models.NewOrderEvent…) or unknownEvent, oldest first
+	queue      []any // typed events (models.NewOrderEvent…), oldest first
+	// lastAnswer is the last non-empty poll answer's events, for FaultRepeatEvents.
+	lastAnswer []json.RawMessage
 	statuses   []StatusReport
 }
 
