@@ -34,7 +34,11 @@ func child() bool {
 	if mode == "" {
 		return false
 	}
-	if err := runChild(mode); err != nil {
+	run := func() error { return runChild(mode) }
+	if mode == "agent" {
+		run = runAgent
+	}
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(1)
 	}
