@@ -19,6 +19,7 @@ type config struct {
 	insecure  bool
 	maxBody   int64
 	maxFile   int64
+	maxDown   int64
 }
 
 // Option configures a Client in New or Connect.
@@ -127,6 +128,21 @@ func WithMaxFileBytes(n int64) Option {
 			return errors.New("WithMaxFileBytes: want a positive size")
 		}
 		c.maxFile = n
+		return nil
+	}
+}
+
+// WithMaxDownloadBytes caps each attachment DownloadAttachment reads at n
+// bytes (default DefaultMaxDownloadBytes, 2 GiB). An attachment whose size or
+// Content-Length is larger is refused before a byte is written; a body that
+// turns out larger fails before a byte past n is written. Either error wraps
+// ErrTooLarge.
+func WithMaxDownloadBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errors.New("WithMaxDownloadBytes: want a positive size")
+		}
+		c.maxDown = n
 		return nil
 	}
 }

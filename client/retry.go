@@ -206,3 +206,13 @@ func isPermanent(err error) bool {
 	var p permanent
 	return errors.As(err, &p) && p.Permanent()
 }
+
+// finalError marks an error the retry loop must not retry, such as a download
+// that failed after part of it was written to the caller's writer.
+type finalError struct{ err error }
+
+func (e *finalError) Error() string   { return e.err.Error() }
+func (e *finalError) Unwrap() error   { return e.err }
+func (e *finalError) Permanent() bool { return true }
+
+func final(err error) error { return &finalError{err: err} }
