@@ -54,7 +54,13 @@ type Client struct {
 	userAgent string
 	maxBody   int64
 	maxFile   int64
+	maxDown   int64
+	insecure  bool
 	raw       *raw.ClientWithResponses
+
+	// dl is hc for downloads: the same transport, with a redirect policy that
+	// never carries the key off the platform's host.
+	dl *http.Client
 
 	// pollTemplate is GET /events as the generated builder makes it, built
 	// once: polling is the hot path, and building it anew costs a dozen
@@ -79,6 +85,7 @@ func New(opts ...Option) (*Client, error) {
 		attempt: DefaultAttemptTimeout,
 		maxBody: DefaultMaxResponseBytes,
 		maxFile: DefaultMaxFileBytes,
+		maxDown: DefaultMaxDownloadBytes,
 		hc:      http.DefaultClient,
 		logger:  slog.New(slog.DiscardHandler),
 	}
@@ -109,8 +116,11 @@ func New(opts ...Option) (*Client, error) {
 		userAgent: ua,
 		maxBody:   cfg.maxBody,
 		maxFile:   cfg.maxFile,
+		maxDown:   cfg.maxDown,
+		insecure:  cfg.insecure,
 		agentID:   cfg.agentID,
 	}
+	c.dl = c.downloadClient()
 	c.setCredentials(models.APIKey(cfg.apiKey), "")
 	if c.pollTemplate, err = raw.NewPollEventsRequest(c.server); err != nil {
 		return nil, fmt.Errorf("heepr: %w", err)

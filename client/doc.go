@@ -29,6 +29,24 @@
 // id, so a handler replayed after a crash repeats its keys). That heepr honours
 // the key is the SDK's assumption; heeprtest does.
 //
+// Files go both ways without costing memory in proportion to their size.
+// Deliver sends a Delivery's Files (FileFromPath, FileFromReader,
+// FileFromBytes) as multipart/form-data, streamed from their sources as the
+// request is sent, with an exact Content-Length whenever every size is known;
+// a retried delivery sends the same bytes under the same key, and a one-shot
+// reader is sent once and never retried. Every file is checked (name, size,
+// readability) before any request, against WithMaxFileBytes:
+//
+//	r, err := c.Deliver(ctx, orderID, client.Delivery{
+//		Message: "The cut is attached.",
+//		Files:   []client.File{client.FileFromPath("out/final.mp4")}, // sent as final.mp4
+//	}, client.WithProgress(func(sent, total int64) { … }))
+//
+// DownloadAttachment streams an order's attachment to an io.Writer, capped by
+// WithMaxDownloadBytes and checked against its SHA-256, and sends the bearer
+// key only to the platform's own origin, never to a signed URL elsewhere or
+// across a redirect.
+//
 // The package sits over client/raw, the client generated from openapi.yaml;
 // Raw hands it out for anything this package does not cover. The poller
 // (package poller) runs an agent's main loop over a Client.

@@ -19,6 +19,7 @@ type config struct {
 	insecure  bool
 	maxBody   int64
 	maxFile   int64
+	maxDown   int64
 }
 
 // Option configures a Client in New or Connect.
@@ -116,6 +117,36 @@ func WithMaxResponseBytes(n int64) Option {
 	}
 }
 
+// WithMaxFileBytes caps each file Deliver sends at n bytes (default
+// DefaultMaxFileBytes, 2 GiB). A file whose size is known to be larger is
+// refused before any request; a reader of unknown size that turns out larger
+// fails the attempt before a byte past n is sent. Either error wraps
+// ErrTooLarge.
+func WithMaxFileBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errors.New("WithMaxFileBytes: want a positive size")
+		}
+		c.maxFile = n
+		return nil
+	}
+}
+
+// WithMaxDownloadBytes caps each attachment DownloadAttachment reads at n
+// bytes (default DefaultMaxDownloadBytes, 2 GiB). An attachment whose size or
+// Content-Length is larger is refused before a byte is written; a body that
+// turns out larger fails before a byte past n is written. Either error wraps
+// ErrTooLarge.
+func WithMaxDownloadBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errors.New("WithMaxDownloadBytes: want a positive size")
+		}
+		c.maxDown = n
+		return nil
+	}
+}
+
 // CallOption configures one call.
 type CallOption func(*callConfig)
 
@@ -123,6 +154,7 @@ type callConfig struct {
 	idemKey    string
 	idemKeySet bool
 	noRetry    bool
+	progress   func(sent, total int64)
 }
 
 // WithIdempotencyKey sets the Idempotency-Key of one write, instead of the one
@@ -138,6 +170,20 @@ func WithIdempotencyKey(key string) CallOption {
 // retry schedule (the poller does, for its polls).
 func WithoutRetry() CallOption {
 	return func(c *callConfig) { c.noRetry = true }
+}
+
+// WithProgress has a file transfer report its progress to fn: Deliver with
+// files, the bytes of the request body sent, and DownloadAttachment, the bytes
+// written to its writer. total is the whole body's length, or -1 when it is not
+// known (a reader of unknown size, a download without Content-Length).
+//
+// fn is called from another goroutine than the caller's (never two calls at
+// once), at most once per 100 ms while bytes flow, and once with the final
+// count when the transfer completes. A retried attempt counts again from 0. fn
+// should return quickly: the transfer waits for it. A call without a file
+// transfer (a delivery without files) does not call it.
+func WithProgress(fn func(sent, total int64)) CallOption {
+	return func(c *callConfig) { c.progress = fn }
 }
 
 func callOptions(opts []CallOption) callConfig {

@@ -85,6 +85,13 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, cc callCo
 	if req.Header.Get("Authorization") == "" {
 		return ErrNoAPIKey
 	}
+	return c.send(ctx, op, c.hc, req, cc, timeout, handle)
+}
+
+// send is do's retry loop over hc, for a request whose headers are already
+// set: do authorizes every request with the key, while a download sends it
+// only to the platform's own host.
+func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http.Request, cc callConfig, timeout time.Duration, handle func(*http.Response) error) error {
 	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Header.Get("Idempotency-Key") != ""
 	maxAttempts := c.retry.MaxAttempts
 	if cc.noRetry {
@@ -101,7 +108,7 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, cc callCo
 			}
 			req.Body = body
 		}
-		err := c.attempt1(ctx, op, req, attempt, timeout, handle)
+		err := c.attempt1(ctx, op, hc, req, attempt, timeout, handle)
 		if err == nil {
 			return nil
 		}
@@ -112,7 +119,7 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, cc callCo
 			}
 			return wrapAttempts(attempt, err)
 		}
-		retry := herrors.IsRetryable(err) && (idempotent || neverSent(err))
+		retry := herrors.IsRetryable(err) && (idempotent || neverSent(err)) && !isPermanent(err)
 		if hasBody && req.GetBody == nil {
 			retry = false // a one-shot body cannot be sent again
 		}
@@ -142,14 +149,14 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, cc callCo
 }
 
 // attempt1 makes one attempt.
-func (c *Client) attempt1(ctx context.Context, op string, req *http.Request, attempt int, timeout time.Duration, handle func(*http.Response) error) error {
+func (c *Client) attempt1(ctx context.Context, op string, hc *http.Client, req *http.Request, attempt int, timeout time.Duration, handle func(*http.Response) error) error {
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
 		actx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
 	start := time.Now()
-	res, err := c.hc.Do(req.WithContext(actx))
+	res, err := hc.Do(req.WithContext(actx))
 	// Guarded: building the attributes costs allocations on every poll even
 	// when the logger discards them.
 	debug := c.log.Enabled(ctx, slog.LevelDebug)
@@ -188,3 +195,24 @@ func neverSent(err error) bool {
 	var dns *net.DNSError
 	return errors.As(err, &dns)
 }
+
+// permanent is an error that says no retry can fix it, whatever the network
+// error around it looks like: a file that changed size while it was sent
+// reaches the loop inside the transport's *net.OpError, which IsRetryable
+// would otherwise call a dropped connection.
+type permanent interface{ Permanent() bool }
+
+func isPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// finalError marks an error the retry loop must not retry, such as a download
+// that failed after part of it was written to the caller's writer.
+type finalError struct{ err error }
+
+func (e *finalError) Error() string   { return e.err.Error() }
+func (e *finalError) Unwrap() error   { return e.err }
+func (e *finalError) Permanent() bool { return true }
+
+func final(err error) error { return &finalError{err: err} }

@@ -1,0 +1,261 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/heepr/heepr-go/internal/stream"
+	"github.com/heepr/heepr-go/models"
+)
+
+// DefaultMaxDownloadBytes is the largest attachment DownloadAttachment reads
+// unless WithMaxDownloadBytes says otherwise: 2 GiB.
+const DefaultMaxDownloadBytes = 2 << 30
+
+// ErrChecksumMismatch is wrapped by DownloadAttachment's error when the bytes
+// it read do not match the attachment's SHA-256.
+var ErrChecksumMismatch = errors.New("heepr: attachment does not match its sha256")
+
+// maxRedirects is how many redirects a download follows, as net/http does.
+const maxRedirects = 10
+
+// DownloadAttachment streams the attachment at att.URL to w, through one
+// buffer: an attachment costs no memory in proportion to its size. A URL that
+// starts with "/" is on the platform's host (the scheme, host and port of the
+// client's base URL).
+//
+// The bearer key goes only to the platform's own origin (the base URL's
+// scheme, host and port); any other URL, a signed one, is fetched without an
+// Authorization header. Redirects are followed (up to 10), but the key is
+// dropped at the first hop that leaves that origin and never sent again in
+// the chain. A plain http:// URL or redirect is refused unless its host is
+// loopback or the client has WithInsecureHTTP. Errors show a URL without its
+// query, which may hold a signature.
+//
+// Nothing is read past WithMaxDownloadBytes: an attachment whose Size or
+// Content-Length is larger is refused before a byte is written, and a body
+// that turns out larger fails before a byte past the limit is written (both
+// wrap ErrTooLarge). When att.Size is set, a body of another length is an
+// error. When att.SHA256 is set, the bytes are hashed as they are written and
+// a mismatch returns an error wrapping ErrChecksumMismatch; by then every byte
+// has been written to w, so download to a temporary file and keep it only when
+// DownloadAttachment returns nil.
+//
+// A non-2xx answer returns an error wrapping the *herrors.APIError of
+// herrors.FromResponse. A retryable failure is retried (see RetryPolicy) only
+// while nothing has been written to w; after that the error says how many
+// bytes were written and is returned as it is. The download is bounded by ctx
+// alone, not by WithAttemptTimeout. WithProgress reports the bytes written to
+// w.
+func (c *Client) DownloadAttachment(ctx context.Context, att models.Attachment, w io.Writer, opts ...CallOption) error {
+	what := att.ID
+	if what == "" {
+		what = "attachment"
+	}
+	if err := c.download(ctx, att, w, callOptions(opts)); err != nil {
+		return fmt.Errorf("download %s: %w", what, err)
+	}
+	return nil
+}
+
+func (c *Client) download(ctx context.Context, att models.Attachment, w io.Writer, cc callConfig) error {
+	if w == nil {
+		return errors.New("nil writer")
+	}
+	u, err := c.attachmentURL(att.URL)
+	if err != nil {
+		return err
+	}
+	if att.Size > c.maxDown {
+		return &tooLargeError{size: att.Size, limit: c.maxDown, option: "WithMaxDownloadBytes"}
+	}
+	want := strings.ToLower(att.SHA256)
+	if want != "" && !isSHA256(want) {
+		return fmt.Errorf("sha256 %q is not 64 hex digits", att.SHA256)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", redactURL(u), err)
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if sameOrigin(u, c.base) {
+		c.mu.RLock()
+		bearer := c.bearer
+		c.mu.RUnlock()
+		if bearer == "" {
+			return ErrNoAPIKey
+		}
+		req.Header.Set("Authorization", bearer)
+	}
+	err = c.send(ctx, "download", c.dl, req, cc, 0, func(res *http.Response) error {
+		return c.receive(ctx, res, att, want, w, cc.progress)
+	})
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		// net/http names the whole URL; its query may be a signature.
+		if pu, perr := url.Parse(ue.URL); perr == nil {
+			ue.URL = redactURL(pu)
+		} else {
+			ue.URL = "(unparsable URL)"
+		}
+	}
+	return err
+}
+
+// receive writes one 2xx answer's body to w. An error after the first byte
+// was written is final: w cannot take the same bytes twice.
+func (c *Client) receive(ctx context.Context, res *http.Response, att models.Attachment, want string, w io.Writer, progress func(sent, total int64)) error {
+	cl := res.ContentLength
+	if cl > c.maxDown {
+		return final(&tooLargeError{size: cl, limit: c.maxDown, option: "WithMaxDownloadBytes"})
+	}
+	if att.Size > 0 && cl >= 0 && cl != att.Size {
+		return final(fmt.Errorf("the response holds %d bytes; the attachment says %d", cl, att.Size))
+	}
+	total := cl
+	if total < 0 && att.Size > 0 {
+		total = att.Size
+	}
+	dst := &hashWriter{w: w}
+	if want != "" {
+		dst.h = sha256.New()
+	}
+	m := stream.NewMeter(progress, total)
+	n, err := stream.Copy(ctx, dst, res.Body, -1, c.maxDown, make([]byte, stream.BufferSize), m)
+	if err != nil {
+		if _, ok := errors.AsType[*stream.LengthError](err); ok {
+			return final(&tooLargeError{size: -1, limit: c.maxDown, option: "WithMaxDownloadBytes"})
+		}
+		if _, ok := errors.AsType[*stream.WriteError](err); ok {
+			return final(err) // the caller's writer failed: not the network's doing
+		}
+		if n > 0 {
+			return final(fmt.Errorf("%w (%d bytes were already written to w: not retried)", err, n))
+		}
+		return err
+	}
+	m.Done()
+	if att.Size > 0 && n != att.Size {
+		return final(fmt.Errorf("got %d bytes; the attachment says %d", n, att.Size))
+	}
+	if dst.h != nil {
+		if got := hex.EncodeToString(dst.h.Sum(nil)); got != want {
+			return final(fmt.Errorf("%w: got %s, want %s (all %d bytes were written to w)", ErrChecksumMismatch, got, want, n))
+		}
+	}
+	return nil
+}
+
+// hashWriter writes to w and hashes what w took.
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash // nil: no hashing
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	if h.h != nil && n > 0 {
+		h.h.Write(p[:n])
+	}
+	return n, err
+}
+
+// attachmentURL resolves an attachment's URL and refuses what must not be
+// fetched: no URL, a scheme other than http(s), credentials in the URL, plain
+// http to a host that is not loopback.
+func (c *Client) attachmentURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, errors.New("the attachment has no URL")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, errors.New("unparsable URL") // url's error repeats the URL, query and all
+	}
+	if !u.IsAbs() {
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+			return nil, fmt.Errorf("relative URL %s: want an absolute URL or a path on the platform's host", redactURL(u))
+		}
+		u = (&url.URL{Scheme: c.base.Scheme, Host: c.base.Host}).ResolveReference(u)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("URL %s: want http(s)", redactURL(u))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("URL %s holds credentials", redactURL(u))
+	}
+	if u.Scheme == "http" && !c.insecure && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("URL %s: plain http to a host that is not loopback (use https, or WithInsecureHTTP for a trusted network)", redactURL(u))
+	}
+	return u, nil
+}
+
+// downloadClient is c.hc with a redirect policy that never carries the key
+// off the platform's origin. net/http drops Authorization on a redirect to
+// another domain, but keeps it for a subdomain or another port of the same
+// host; the SDK's promise is narrower, so it says so itself.
+func (c *Client) downloadClient() *http.Client {
+	dl := *c.hc
+	next := c.hc.CheckRedirect
+	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		if req.URL.Scheme == "http" && !c.insecure && !isLoopback(req.URL.Hostname()) {
+			return fmt.Errorf("refused a redirect to plain http %s (use https, or WithInsecureHTTP for a trusted network)", redactURL(req.URL))
+		}
+		keep := sameOrigin(req.URL, c.base)
+		for _, v := range via {
+			keep = keep && sameOrigin(v.URL, c.base)
+		}
+		if !keep {
+			req.Header.Del("Authorization")
+		}
+		// The previous URL may be a signed one.
+		req.Header.Del("Referer")
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &dl
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port, a
+// missing port being the scheme's default.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		port(a) == port(b)
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// redactURL is u without credentials, query or fragment, for errors.
+func redactURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	return v.String()
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
