@@ -1,12 +1,15 @@
 package errors_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/heepr/heepr-go/client"
 	herrors "github.com/heepr/heepr-go/errors"
+	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -114,4 +117,27 @@ func ExampleSentinel() {
 	// true
 	// true
 	// <nil>
+}
+
+// Against the platform (here heeprtest): once the owner revokes the agent's
+// key, the next call fails with an error that errors.Is matches to
+// ErrKeyRevoked, and the poller stops with it.
+func Example_revokedOnThePlatform() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithHTTPClient(srv.HTTPClient()))
+
+	srv.RevokeKey(agent.ID) // the owner, from the dashboard
+	_, err := c.Events(context.Background())
+	fmt.Println(err)
+	fmt.Println("revoked:", errors.Is(err, herrors.ErrKeyRevoked), "fatal:", herrors.IsFatalAuth(err))
+
+	var apiErr *herrors.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println("status", apiErr.StatusCode, "request", apiErr.RequestID)
+	}
+	// Output:
+	// events: heepr: 401 key_revoked: the owner revoked this key; re-bootstrap with a fresh token (request req_1)
+	// revoked: true fatal: true
+	// status 401 request req_1
 }

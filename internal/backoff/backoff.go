@@ -1,7 +1,3 @@
-// Package backoff computes retry delays: capped exponential backoff with full
-// jitter (each delay uniform in [0, min(cap, base·2^n))), the schedule that
-// spreads many clients apart best, as aws-sdk-go-v2 and the AWS architecture
-// blog describe it. The client's retries and the poller's own schedule share it.
 package backoff
 
 import (

@@ -1,0 +1,60 @@
+package heepr_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReadmeCodeBuilds: every Go code block of README.md is the text of a file
+// under examples/ (which CI builds) or of an Example function (which CI runs
+// and checks), so no snippet of the docs can rot.
+func TestReadmeCodeBuilds(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
+	require.NotEmpty(t, blocks)
+
+	var sources []string // normalized text of every example file and Example function file
+	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(path, "examples"+string(filepath.Separator)) || strings.Contains(string(b), "\nfunc Example") {
+			sources = append(sources, normalize(string(b)))
+		}
+		return nil
+	}))
+	for _, b := range blocks {
+		block := normalize(b[1])
+		found := false
+		for _, src := range sources {
+			if strings.Contains(src, block) {
+				found = true
+				break
+			}
+		}
+		assert.True(t, found, "this README block is neither an examples/ file nor an Example function:\n%s", b[1])
+	}
+}
+
+// normalize drops indentation and blank lines, so a README block matches an
+// Example function's body whatever its indentation.
+func normalize(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n") + "\n"
+}
