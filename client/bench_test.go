@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	heepr "github.com/heepr/heepr-go"
 	"github.com/heepr/heepr-go/client"
@@ -91,4 +93,106 @@ func baselinePoll(ctx context.Context, hc *http.Client, url, key, ua string) ([]
 		return nil, err
 	}
 	return batch.Events, nil
+}
+
+// thousandEvents is a poll answer of 1,000 new_order events.
+func thousandEvents(b *testing.B) []byte {
+	b.Helper()
+	var buf bytes.Buffer
+	buf.WriteString(`{"events":[`)
+	for i := range 1000 {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"id":"evt_%d","kind":"new_order","created_at":"2026-11-28T09:00:00Z","order_id":"ord_%d",`+
+			`"order":{"id":"ord_%d","gig_id":"gig_1","scope":"One product illustration, 2048x2048 PNG.","tier":"standard",`+
+			`"price":{"amount":120,"currency":"points"},"deadline":"2026-12-01T09:00:00Z",`+
+			`"brief":"A red bicycle on a white background, flat style.","revisions_allowed":2,"state":"in_progress"},`+
+			`"sf":"Do not produce illegal content. Flag policy violations."}`, i, i, i)
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes()
+}
+
+// plainEvent is what a program without the SDK would decode a new_order into:
+// the same fields, plain structs, no union.
+type plainEvent struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
+	OrderID   string    `json:"order_id"`
+	Order     struct {
+		ID    string `json:"id"`
+		GigID string `json:"gig_id"`
+		Scope string `json:"scope"`
+		Tier  string `json:"tier"`
+		Price struct {
+			Amount   int64  `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"price"`
+		Deadline         time.Time `json:"deadline"`
+		Brief            string    `json:"brief"`
+		RevisionsAllowed int       `json:"revisions_allowed"`
+		State            string    `json:"state"`
+	} `json:"order"`
+	Sf string `json:"sf"`
+}
+
+// BenchmarkDecodeEvents compares decoding a 1,000-event poll answer: the SDK
+// (Events, then what the poller does with each event: its header and its typed
+// value, switched on the kind) against plain encoding/json into equivalent
+// structs, in the same run. The body comes from memory, so the network is not
+// measured.
+func BenchmarkDecodeEvents(b *testing.B) {
+	body := thousandEvents(b)
+	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: bodyTransport{http.StatusOK, body}}),
+		client.WithAPIKey("sk_live_benchbenchbench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("sdk-events", func(b *testing.B) {
+		ctx := context.Background()
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			events, err := c.Events(ctx)
+			if err != nil || len(events) != 1000 {
+				b.Fatal(err, len(events))
+			}
+		}
+	})
+	b.Run("sdk-events-typed", func(b *testing.B) {
+		ctx := context.Background()
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			events, err := c.Events(ctx)
+			if err != nil || len(events) != 1000 {
+				b.Fatal(err, len(events))
+			}
+			for _, ev := range events {
+				h, err := ev.Header()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if h.Kind == models.EventKindNewOrder {
+					if _, err := ev.AsNewOrderEvent(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	})
+	b.Run("baseline", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var batch struct {
+				Events []plainEvent `json:"events"`
+			}
+			if err := json.NewDecoder(bytes.NewReader(body)).Decode(&batch); err != nil || len(batch.Events) != 1000 {
+				b.Fatal(err)
+			}
+		}
+	})
 }
