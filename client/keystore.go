@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
+	"github.com/heepr/heepr-go/internal/atomicfile"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -94,49 +94,10 @@ func (f KeyFile) Save(_ context.Context, key models.APIKey) error {
 	if !validKey([]byte(key.Reveal())) {
 		return fmt.Errorf("save key file %s: %w", f, ErrCorruptKey)
 	}
-	if err := writeFileAtomic(string(f), []byte(key.Reveal()+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(string(f), []byte(key.Reveal()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("save key file %s: %w", f, err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old content or the new, never a mix.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // KeyNotSavedError is returned by Connect, beside a working client, when

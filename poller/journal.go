@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/heepr/heepr-go/internal/atomicfile"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -97,7 +98,7 @@ func openJournal(dir string, window int) (*journal, []entry, error) {
 		return nil, nil, fmt.Errorf("journal %s: %w", dir, err)
 	}
 	// A compaction a crash cut short leaves its temporary file here.
-	if olds, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(olds) > 0 {
+	if olds, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPrefix+"*")); len(olds) > 0 {
 		for _, o := range olds {
 			_ = os.Remove(o)
 		}
@@ -113,7 +114,7 @@ func openJournal(dir string, window int) (*journal, []entry, error) {
 	for _, de := range names {
 		name := de.Name()
 		path := filepath.Join(j.pending, name)
-		if strings.HasPrefix(name, ".tmp-") {
+		if strings.HasPrefix(name, atomicfile.TempPrefix) {
 			_ = os.Remove(path) // a write a crash cut short: its event was never acknowledged to anyone
 			continue
 		}
@@ -225,12 +226,12 @@ func (j *journal) add(evs []entry) error {
 		}
 		j.seq++
 		path := filepath.Join(j.pending, fmt.Sprintf("%020d.json", j.seq))
-		if err := writeSynced(j.pending, path, b); err != nil {
+		if err := atomicfile.Write(path, b, 0o600); err != nil {
 			return fmt.Errorf("journal %s: %w", j.dir, err)
 		}
 		evs[i].seq, evs[i].path = j.seq, path
 	}
-	return syncDir(j.pending)
+	return atomicfile.SyncDir(j.pending)
 }
 
 // handled reports whether id was handled recently.
@@ -275,10 +276,10 @@ func (j *journal) compactLocked() error {
 		buf.Write(line)
 		buf.WriteByte('\n')
 	}
-	if err := writeSynced(j.dir, j.seenPath, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(j.seenPath, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("journal %s: compact: %w", j.dir, err)
 	}
-	if err := syncDir(j.dir); err != nil {
+	if err := atomicfile.SyncDir(j.dir); err != nil {
 		return err
 	}
 	_ = j.seenFile.Close()
@@ -294,36 +295,4 @@ func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.seenFile.Close()
-}
-
-// writeSynced writes path through a synced temporary file in dir and a rename.
-func writeSynced(dir, path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

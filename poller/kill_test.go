@@ -151,12 +151,15 @@ func TestKillAgentsAtRandomPoints(t *testing.T) {
 	var placed []string
 	for range orders {
 		i := rng.IntN(agents)
-		ord := srv.PlaceOrder(ids[i], models.Order{})
-		placed = append(placed, ord)
 		point := points[rng.IntN(len(points))]
 		if point == "BEFORE" {
+			// Killed first, the order placed after: a poll the wake of an
+			// earlier order left in flight must not be the one cut off.
 			procs[i].kill()
-		} else {
+		}
+		ord := srv.PlaceOrder(ids[i], models.Order{})
+		placed = append(placed, ord)
+		if point != "BEFORE" {
 			require.NoError(t, procs[i].cmd.Process.Signal(syscall.SIGUSR1))
 			if point == "" {
 				require.True(t, procs[i].until("DELIVERED "+ord), "order %s", ord)
