@@ -95,6 +95,13 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			Options: &openapi3filter.Options{AuthenticationFunc: authenticate},
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			// A body that could not be read is a broken connection (a client
+			// that gave up mid-upload), not a break of the contract.
+			var reqErr *openapi3filter.RequestError
+			if errors.As(err, &reqErr) && reqErr.Reason == "reading failed" {
+				s.writeError(w, r, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "the request body could not be read: %v", reqErr.Err))
+				return
+			}
 			s.violation(r, ViolationRequest, err)
 			var sec *openapi3filter.SecurityRequirementsError
 			if errors.As(err, &sec) {

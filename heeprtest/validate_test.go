@@ -1,6 +1,7 @@
 package heeprtest_test
 
 import (
+	"io"
 	"net/http"
 	"testing"
 
@@ -99,4 +100,39 @@ func TestRequestsThatBreakTheSpec(t *testing.T) {
 	assert.Empty(t, srv.Deliveries(ord))
 	assert.Empty(t, srv.Declines(ord))
 	assert.Empty(t, srv.Flags(ord))
+}
+
+// errAfter is a body that breaks off after some bytes, as a client that gives
+// up mid-upload does.
+type errAfter struct {
+	data []byte
+	err  error
+}
+
+func (e *errAfter) Read(p []byte) (int, error) {
+	if len(e.data) == 0 {
+		return 0, e.err
+	}
+	n := copy(p, e.data)
+	e.data = e.data[n:]
+	return n, nil
+}
+
+// A body cut off mid-send is a broken connection, not a violation of the spec.
+func TestBrokenBodyIsNotAViolation(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a, c := registered(t, srv)
+	poll(t, c)
+	bearer := srv.Requests()[1].Header.Get("Authorization")
+	ord := srv.PlaceOrder(a.ID, models.Order{})
+	req, err := http.NewRequest(http.MethodPost, base+"/orders/"+ord+"/deliver", &errAfter{data: []byte(`{"text":"half`), err: io.ErrUnexpectedEOF})
+	require.NoError(t, err)
+	req.Header.Set("Authorization", bearer)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := srv.HTTPClient().Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Empty(t, srv.Deliveries(ord))
+	noViolations(t, srv)
 }
