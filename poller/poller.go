@@ -15,6 +15,9 @@ import (
 	"github.com/heepr/heepr-go/models"
 )
 
+// pollTimeout bounds one poll, whatever the client's attempt timeout.
+const pollTimeout = 2 * time.Minute
+
 // ErrRunning is returned by Run while another Run of the same Poller is going.
 var ErrRunning = errors.New("poller: already running")
 
@@ -238,7 +241,11 @@ func (r *run) loop(ctx context.Context) error {
 func (r *run) poll(ctx context.Context) (int, error) {
 	p := r.p
 	p.stats.polls.Add(1)
-	events, err := p.c.Events(context.WithoutCancel(ctx), client.WithoutRetry())
+	// Bounded on its own, so a dead connection cannot hold Run past a cancel
+	// even when the client has no attempt timeout.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
+	defer cancel()
+	events, err := p.c.Events(pctx, client.WithoutRetry())
 	if err != nil {
 		p.stats.pollErrors.Add(1)
 		return 0, err
