@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,13 +47,17 @@ func main() {
 	}
 }
 
-// account prints one line per step: when, what, how long it took.
+// account prints one line per step: when, what, how long it took. The poll
+// hook and the handlers call it from their own goroutines.
 type account struct {
+	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 }
 
 func (a *account) step(what string, took time.Duration, format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	at := time.Since(a.start).Round(time.Millisecond)
 	line := fmt.Sprintf(format, args...)
 	if took > 0 {
