@@ -155,8 +155,15 @@ func TestFaults(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, http.StatusAccepted, status, "%s", body)
 
-				reqs := srv.Requests()
-				assert.Equal(t, f.Kind, reqs[len(reqs)-2].Fault)
+				// Over a socket, the dropped request may be logged after the next
+				// one: its handler logs once the connection is already closed.
+				faulted := 0
+				for _, r := range srv.Requests() {
+					if r.Fault == f.Kind {
+						faulted++
+					}
+				}
+				assert.Equal(t, 1, faulted, "the fault struck one request")
 				noViolations(t, srv)
 			})
 		}
