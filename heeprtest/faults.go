@@ -187,7 +187,7 @@ func (s *Server) front(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", info.id)
 
 		f := s.matchFault(r)
-		status := s.serveWithFault(w, r, next, f)
+		status, cut := s.serveWithFault(w, r, next, f)
 
 		rec := Request{
 			ID: info.id, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(),
@@ -204,21 +204,26 @@ func (s *Server) front(next http.Handler) http.Handler {
 		}
 		s.opts.logger.Debug("heeprtest: request", "id", info.id, "method", r.Method, "path", r.URL.Path,
 			"status", status, "fault", rec.Fault, "replayed", info.replayed)
+		// The connection is cut only once the request is on the log, so a
+		// client that retries at once never finds its first attempt missing.
+		if cut != nil {
+			cut()
+		}
 	})
 }
 
 // serveWithFault serves r through next, shaped by f, and returns the status the
-// client saw (0 when the connection was dropped before a status).
-func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next http.Handler, f *Fault) int {
+// client saw (0 when the connection was dropped before a status) and, for the
+// faults that cut the connection, the cut, for the caller to make.
+func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next http.Handler, f *Fault) (int, func()) {
 	if f == nil {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		return sw.status()
+		return sw.status(), nil
 	}
 	switch f.Kind {
 	case FaultDropBeforeBody:
-		dropConnection(w, false)
-		return 0
+		return 0, func() { dropConnection(w, false) }
 	case FaultStatus:
 		st := f.Status
 		if st == 0 {
@@ -231,7 +236,7 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 		e := apiError(st, code, "injected fault: %d %s", st, http.StatusText(st))
 		e.retryAfter = f.RetryAfter
 		s.writeError(w, r, e)
-		return st
+		return st, nil
 	case FaultNonJSON:
 		st := f.Status
 		if st == 0 {
@@ -241,18 +246,18 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 		w.WriteHeader(st)
 		_, _ = w.Write([]byte("<html><head><title>" + strconv.Itoa(st) + " " + http.StatusText(st) +
 			"</title></head><body><h1>" + http.StatusText(st) + "</h1><p>upstream proxy</p></body></html>\n"))
-		return st
+		return st, nil
 	case FaultLatency:
 		t := time.NewTimer(f.Latency)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return 0
+			return 0, nil
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		return sw.status()
+		return sw.status(), nil
 	}
 
 	// The remaining faults act on a response handled in full.
@@ -262,8 +267,7 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 	body := rec.Body.Bytes()
 	switch f.Kind {
 	case FaultDropAfterBody:
-		dropConnection(w, true)
-		return 0
+		return 0, func() { dropConnection(w, true) }
 	case FaultUnknownEvent:
 		if res.StatusCode == http.StatusOK {
 			body = s.withEvents(body, s.unknownEvent(f.EventKind, infoFrom(r.Context()).agentID))
@@ -282,12 +286,11 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(res.StatusCode)
 		_, _ = w.Write(body[:len(body)/2])
-		truncateConnection(w)
-		return res.StatusCode
+		return res.StatusCode, func() { truncateConnection(w) }
 	}
 	w.WriteHeader(res.StatusCode)
 	_, _ = w.Write(body)
-	return res.StatusCode
+	return res.StatusCode, nil
 }
 
 // unknownEvent is an event of a kind the spec does not know.
