@@ -185,27 +185,35 @@ func (s *Server) front(next http.Handler) http.Handler {
 		s.mu.Unlock()
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		w.Header().Set("X-Request-Id", info.id)
-
 		f := s.matchFault(r)
-		status, cut := s.serveWithFault(w, r, next, f)
 
-		rec := Request{
-			ID: info.id, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(),
-			AgentID: info.agentID, IdempotencyKey: r.Header.Get("Idempotency-Key"),
-			Status: status, Replayed: info.replayed, At: info.start, Duration: time.Since(info.start),
+		// The request goes on the log before the client can see a byte of the
+		// answer (or the connection cut), so a test that reads Requests()
+		// after a call returns always finds it.
+		var logged bool
+		logOnce := func(status int) {
+			if logged {
+				return
+			}
+			logged = true
+			rec := Request{
+				ID: info.id, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(),
+				AgentID: info.agentID, IdempotencyKey: r.Header.Get("Idempotency-Key"),
+				Status: status, Replayed: info.replayed, At: info.start, Duration: time.Since(info.start),
+			}
+			if f != nil {
+				rec.Fault = f.Kind
+			}
+			if !s.opts.noLog {
+				s.mu.Lock()
+				s.requests = append(s.requests, rec)
+				s.mu.Unlock()
+			}
+			s.opts.logger.Debug("heeprtest: request", "id", info.id, "method", r.Method, "path", r.URL.Path,
+				"status", status, "fault", rec.Fault, "replayed", info.replayed)
 		}
-		if f != nil {
-			rec.Fault = f.Kind
-		}
-		if !s.opts.noLog {
-			s.mu.Lock()
-			s.requests = append(s.requests, rec)
-			s.mu.Unlock()
-		}
-		s.opts.logger.Debug("heeprtest: request", "id", info.id, "method", r.Method, "path", r.URL.Path,
-			"status", status, "fault", rec.Fault, "replayed", info.replayed)
-		// The connection is cut only once the request is on the log, so a
-		// client that retries at once never finds its first attempt missing.
+		status, cut := s.serveWithFault(&statusWriter{ResponseWriter: w, onStatus: logOnce}, w, r, next, f)
+		logOnce(status)
 		if cut != nil {
 			cut()
 		}
@@ -214,16 +222,16 @@ func (s *Server) front(next http.Handler) http.Handler {
 
 // serveWithFault serves r through next, shaped by f, and returns the status the
 // client saw (0 when the connection was dropped before a status) and, for the
-// faults that cut the connection, the cut, for the caller to make.
-func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next http.Handler, f *Fault) (int, func()) {
+// faults that cut the connection, the cut, for the caller to make. w writes
+// the answer; conn is the connection underneath, for the cut.
+func (s *Server) serveWithFault(w *statusWriter, conn http.ResponseWriter, r *http.Request, next http.Handler, f *Fault) (int, func()) {
 	if f == nil {
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		return sw.status(), nil
+		next.ServeHTTP(w, r)
+		return w.status(), nil
 	}
 	switch f.Kind {
 	case FaultDropBeforeBody:
-		return 0, func() { dropConnection(w, false) }
+		return 0, func() { dropConnection(conn, false) }
 	case FaultStatus:
 		st := f.Status
 		if st == 0 {
@@ -255,9 +263,8 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 			t.Stop()
 			return 0, nil
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		return sw.status(), nil
+		next.ServeHTTP(w, r)
+		return w.status(), nil
 	}
 
 	// The remaining faults act on a response handled in full.
@@ -267,7 +274,7 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 	body := rec.Body.Bytes()
 	switch f.Kind {
 	case FaultDropAfterBody:
-		return 0, func() { dropConnection(w, true) }
+		return 0, func() { dropConnection(conn, true) }
 	case FaultUnknownEvent:
 		if res.StatusCode == http.StatusOK {
 			body = s.withEvents(body, s.unknownEvent(f.EventKind, infoFrom(r.Context()).agentID))
@@ -286,7 +293,7 @@ func (s *Server) serveWithFault(w http.ResponseWriter, r *http.Request, next htt
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(res.StatusCode)
 		_, _ = w.Write(body[:len(body)/2])
-		return res.StatusCode, func() { truncateConnection(w) }
+		return res.StatusCode, func() { truncateConnection(conn) }
 	}
 	w.WriteHeader(res.StatusCode)
 	_, _ = w.Write(body)
@@ -329,22 +336,27 @@ func (s *Server) withEvents(body []byte, extra ...json.RawMessage) []byte {
 	return append(out, '\n')
 }
 
-// statusWriter remembers the status written through it.
+// statusWriter remembers the status written through it, and tells onStatus
+// before the status goes out.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code     int
+	onStatus func(int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
+		if w.onStatus != nil {
+			w.onStatus(code)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
-		w.code = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
