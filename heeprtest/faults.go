@@ -47,16 +47,25 @@ const (
 	FaultRepeatEvents
 )
 
-var faultNames = map[FaultKind]string{
-	FaultStatus: "status", FaultDropBeforeBody: "drop-before-body", FaultDropAfterBody: "drop-after-body",
-	FaultLatency: "latency", FaultTruncate: "truncate", FaultNonJSON: "non-json", FaultUnknownEvent: "unknown-event",
-	FaultRepeatEvents: "repeat-events",
-}
-
 // String names the fault kind.
 func (k FaultKind) String() string {
-	if n, ok := faultNames[k]; ok {
-		return n
+	switch k {
+	case FaultStatus:
+		return "status"
+	case FaultDropBeforeBody:
+		return "drop-before-body"
+	case FaultDropAfterBody:
+		return "drop-after-body"
+	case FaultLatency:
+		return "latency"
+	case FaultTruncate:
+		return "truncate"
+	case FaultNonJSON:
+		return "non-json"
+	case FaultUnknownEvent:
+		return "unknown-event"
+	case FaultRepeatEvents:
+		return "repeat-events"
 	}
 	return "fault(" + strconv.Itoa(int(k)) + ")"
 }
