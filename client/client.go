@@ -53,6 +53,7 @@ type Client struct {
 	attempt   time.Duration
 	userAgent string
 	maxBody   int64
+	maxEvent  int64
 	maxFile   int64
 	maxDown   int64
 	insecure  bool
@@ -80,14 +81,15 @@ type Client struct {
 // by accident.
 func New(opts ...Option) (*Client, error) {
 	cfg := config{
-		baseURL: DefaultBaseURL,
-		retry:   DefaultRetryPolicy(),
-		attempt: DefaultAttemptTimeout,
-		maxBody: DefaultMaxResponseBytes,
-		maxFile: DefaultMaxFileBytes,
-		maxDown: DefaultMaxDownloadBytes,
-		hc:      http.DefaultClient,
-		logger:  slog.New(slog.DiscardHandler),
+		baseURL:  DefaultBaseURL,
+		retry:    DefaultRetryPolicy(),
+		attempt:  DefaultAttemptTimeout,
+		maxBody:  DefaultMaxResponseBytes,
+		maxEvent: DefaultMaxEventBytes,
+		maxFile:  DefaultMaxFileBytes,
+		maxDown:  DefaultMaxDownloadBytes,
+		hc:       http.DefaultClient,
+		logger:   defaultLogger(),
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -115,6 +117,7 @@ func New(opts ...Option) (*Client, error) {
 		attempt:   cfg.attempt,
 		userAgent: ua,
 		maxBody:   cfg.maxBody,
+		maxEvent:  cfg.maxEvent,
 		maxFile:   cfg.maxFile,
 		maxDown:   cfg.maxDown,
 		insecure:  cfg.insecure,
@@ -169,6 +172,11 @@ func isLoopback(host string) bool {
 // over the client, such as the poller, logs to the same place. It never
 // returns nil.
 func (c *Client) Logger() *slog.Logger { return c.log }
+
+// MaxEventBytes returns the cap on each event of a poll's answer
+// (WithMaxEventBytes), so code built over the client, such as the poller's
+// journal, bounds what it reads back by the same measure.
+func (c *Client) MaxEventBytes() int64 { return c.maxEvent }
 
 // BaseURL returns the base URL every call is relative to.
 func (c *Client) BaseURL() string { return c.baseStr }

@@ -20,10 +20,10 @@ import (
 	"github.com/heepr/heepr-go/internal/stream"
 )
 
-// ErrTooLarge is wrapped by the error of a file over the client's limit: a
-// delivery's file over WithMaxFileBytes, an attachment over
-// WithMaxDownloadBytes.
-var ErrTooLarge = errors.New("heepr: file over the size limit")
+// ErrTooLarge is wrapped by the error of anything over one of the client's
+// size limits: a delivery's file over WithMaxFileBytes, an attachment over
+// WithMaxDownloadBytes, a poll's event over WithMaxEventBytes.
+var ErrTooLarge = errors.New("heepr: over the size limit")
 
 // maxNameBytes is the longest file name Deliver sends: the common file system
 // limit, so a name that came from a file always fits.

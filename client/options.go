@@ -18,6 +18,7 @@ type config struct {
 	userAgent string
 	insecure  bool
 	maxBody   int64
+	maxEvent  int64
 	maxFile   int64
 	maxDown   int64
 }
@@ -55,8 +56,11 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithLogger sets where the client logs: each attempt and each retry at debug
-// level, never a key or token. The default logs nothing.
+// WithLogger sets where the client, and the poller over it, log: each attempt
+// and each retry at debug level, what needs a person's eye at warn and error,
+// never a key or token. Without it, Warn and above go to slog.Default() (as it
+// is when each line is logged) and the rest is dropped;
+// WithLogger(slog.New(slog.DiscardHandler)) silences the client.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l != nil {
@@ -113,6 +117,20 @@ func WithMaxResponseBytes(n int64) Option {
 			return errors.New("WithMaxResponseBytes: want a positive size")
 		}
 		c.maxBody = n
+		return nil
+	}
+}
+
+// WithMaxEventBytes caps each event of a poll's answer (default
+// DefaultMaxEventBytes). Events fails on a larger one; StreamEvents, and so the
+// poller, hands it over as its first n bytes with an error wrapping
+// ErrTooLarge, and goes on with the next.
+func WithMaxEventBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return errors.New("WithMaxEventBytes: want a positive size")
+		}
+		c.maxEvent = n
 		return nil
 	}
 }
