@@ -204,3 +204,18 @@ func TestEventHeaderRejectsNonObject(t *testing.T) {
 	_, err := ev.Header()
 	assert.ErrorContains(t, err, "decode event header")
 }
+
+// A header field of the wrong type is named in Header's error.
+func TestEventHeaderNamesTheBadField(t *testing.T) {
+	for field, raw := range map[string]string{
+		"created_at": `{"id":"evt_1","kind":"new_order","created_at":"yesterday"}`,
+		"id":         `{"id":7,"kind":"new_order","created_at":"2026-11-28T09:00:00Z"}`,
+		"order_id":   `{"id":"evt_1","order_id":["x"]}`,
+	} {
+		var ev models.Event
+		require.NoError(t, ev.UnmarshalJSON([]byte(raw)))
+		_, err := ev.Header()
+		require.Error(t, err, field)
+		assert.Contains(t, err.Error(), "decode event header: "+field+" ", field)
+	}
+}
