@@ -40,7 +40,7 @@ func TestCadenceAndJitter(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv, _, c := agent(t, heeprtest.Cadence(tt.cadence))
 				var ps polls
-				p, err := poller.New(c, poller.Handlers{}, append(tt.opts, poller.WithOnPoll(ps.hook))...)
+				p, err := poller.New(c, anyEvent, append(tt.opts, poller.WithOnPoll(ps.hook))...)
 				require.NoError(t, err)
 				stop := started(t, p)
 				time.Sleep(24 * time.Hour)
@@ -90,7 +90,7 @@ func TestCadenceFollowsSkillJSON(t *testing.T) {
 		srv, a, c := agent(t, heeprtest.Cadence(30))
 		var ps polls
 		var changes []poller.SkillChange
-		p, err := poller.New(c, poller.Handlers{}, poller.WithOnPoll(ps.hook), poller.WithJitter(0),
+		p, err := poller.New(c, anyEvent, poller.WithOnPoll(ps.hook), poller.WithJitter(0),
 			poller.WithOnSkillChange(func(_ context.Context, ch poller.SkillChange) { changes = append(changes, ch) }))
 		require.NoError(t, err)
 		stop := started(t, p)
@@ -121,7 +121,7 @@ func TestCadenceFollowsSkillJSON(t *testing.T) {
 func TestWithoutSkillCheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _, c := agent(t)
-		p, err := poller.New(c, poller.Handlers{}, poller.WithoutSkillCheck())
+		p, err := poller.New(c, anyEvent, poller.WithoutSkillCheck(), poller.WithCadence(poller.DefaultCadence))
 		require.NoError(t, err)
 		stop := started(t, p)
 		time.Sleep(time.Hour)
@@ -138,7 +138,7 @@ func TestBackoffUnder503Burst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _, c := agent(t)
 		var ps polls
-		p, err := poller.New(c, poller.Handlers{}, poller.WithOnPoll(ps.hook), poller.WithoutSkillCheck(), poller.WithJitter(0))
+		p, err := poller.New(c, anyEvent, poller.WithOnPoll(ps.hook), poller.WithoutSkillCheck(), poller.WithCadence(poller.DefaultCadence), poller.WithJitter(0))
 		require.NoError(t, err)
 		stop := started(t, p)
 		synctest.Wait()
@@ -171,7 +171,7 @@ func TestRetryAfterNeverPassesHeartbeatDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _, c := agent(t, heeprtest.Cadence(60))
 		var ps polls
-		p, err := poller.New(c, poller.Handlers{}, poller.WithOnPoll(ps.hook), poller.WithoutSkillCheck())
+		p, err := poller.New(c, anyEvent, poller.WithOnPoll(ps.hook), poller.WithoutSkillCheck(), poller.WithCadence(poller.DefaultCadence))
 		require.NoError(t, err)
 		stop := started(t, p)
 		synctest.Wait() // the first poll succeeded
@@ -199,7 +199,7 @@ func TestBackoffDuringOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _, c := agent(t, heeprtest.Cadence(10))
 		var ps polls
-		p, err := poller.New(c, poller.Handlers{}, poller.WithOnPoll(ps.hook), poller.WithoutSkillCheck())
+		p, err := poller.New(c, anyEvent, poller.WithOnPoll(ps.hook), poller.WithoutSkillCheck(), poller.WithCadence(poller.DefaultCadence))
 		require.NoError(t, err)
 		stop := started(t, p)
 		synctest.Wait()
@@ -243,7 +243,7 @@ func TestStopsOnRefusedKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv, a, c := agent(t)
-				p, err := poller.New(c, poller.Handlers{})
+				p, err := poller.New(c, anyEvent)
 				require.NoError(t, err)
 				done := make(chan error, 1)
 				go func() { done <- p.Run(context.Background()) }()
@@ -282,7 +282,7 @@ func TestWake(t *testing.T) {
 func TestRunTwiceAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, _, c := agent(t)
-		p, err := poller.New(c, poller.Handlers{})
+		p, err := poller.New(c, anyEvent)
 		require.NoError(t, err)
 		stop := started(t, p)
 		synctest.Wait()
@@ -297,9 +297,9 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		poller.WithCadence(0), poller.WithJitter(0.9), poller.WithJournal(""), poller.WithConcurrency(0),
 		poller.WithHandlerRetry(0, 0), poller.WithShutdownTimeout(-1), poller.WithDedupWindow(0),
 	} {
-		_, err := poller.New(c, poller.Handlers{}, o)
+		_, err := poller.New(c, anyEvent, o)
 		assert.Error(t, err)
 	}
-	_, err := poller.New(nil, poller.Handlers{})
+	_, err := poller.New(nil, anyEvent)
 	assert.Error(t, err)
 }

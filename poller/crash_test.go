@@ -122,7 +122,7 @@ func TestCrashReplaysWithoutDoubledWrites(t *testing.T) {
 	require.NoError(t, first.Process.Kill()) // SIGKILL: no defer, no cleanup, no goodbye
 	_ = first.Wait()
 	require.Len(t, srv.Deliveries(order), 1, "the first attempt landed")
-	left, _ := filepath.Glob(filepath.Join(journal, "pending", "*.json"))
+	left, _ := filepath.Glob(filepath.Join(journal, "pending", "*.jsonl"))
 	require.Len(t, left, 1, "the event survived the kill in the journal")
 
 	second, lines := startChild(t, ctx, "finish", env)
@@ -142,7 +142,7 @@ func TestCrashReplaysWithoutDoubledWrites(t *testing.T) {
 	assert.Equal(t, attempts[0].IdempotencyKey, attempts[1].IdempotencyKey, "the replay repeats the key")
 	assert.False(t, attempts[0].Replayed)
 	assert.True(t, attempts[1].Replayed, "the platform answered the second from the first")
-	left, _ = filepath.Glob(filepath.Join(journal, "pending", "*.json"))
+	left, _ = filepath.Glob(filepath.Join(journal, "pending", "*.jsonl"))
 	assert.Empty(t, left, "done with it")
 	polls := 0
 	for _, r := range srv.Requests() {

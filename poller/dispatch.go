@@ -1,8 +1,10 @@
 package poller
 
 import (
-	"context"
+	"slices"
+	"strconv"
 	"sync"
+	"time"
 )
 
 // dispatcher runs events on at most limit goroutines, events of one order one
@@ -17,24 +19,28 @@ type dispatcher struct {
 	mu      sync.Mutex
 	orders  map[string][]entry // per order: the running or next event first
 	ready   []string           // orders whose first event may start
+	running map[uint64]entry   // by entry.n, for saying who is stuck
 	workers int
 	pending int           // events queued or running
 	idle    chan struct{} // closed when pending drops to 0
-	wg      sync.WaitGroup
+	quiet   chan struct{} // closed when workers drops to 0
 }
 
 func newDispatcher(limit int, run func(entry)) *dispatcher {
-	idle := make(chan struct{})
-	close(idle)
-	return &dispatcher{limit: limit, run: run, orders: map[string][]entry{}, idle: idle}
+	closed := make(chan struct{})
+	close(closed)
+	return &dispatcher{limit: limit, run: run, orders: map[string][]entry{}, running: map[uint64]entry{}, idle: closed, quiet: closed}
 }
 
 // orderKey groups events that must not overtake each other.
 func orderKey(e entry) string {
-	if e.header.OrderID != "" {
+	switch {
+	case e.header.OrderID != "":
 		return "ord:" + e.header.OrderID
+	case e.header.ID != "":
+		return "evt:" + e.header.ID
 	}
-	return "evt:" + e.header.ID
+	return "n:" + strconv.FormatUint(e.n, 10) // neither: alone
 }
 
 func (d *dispatcher) enqueue(e entry) {
@@ -51,29 +57,34 @@ func (d *dispatcher) enqueue(e entry) {
 		d.ready = append(d.ready, key)
 	}
 	if d.workers < d.limit {
+		if d.workers == 0 {
+			d.quiet = make(chan struct{})
+		}
 		d.workers++
-		d.wg.Add(1)
 		go d.work()
 	}
 }
 
 func (d *dispatcher) work() {
-	defer d.wg.Done()
 	for {
 		d.mu.Lock()
 		if len(d.ready) == 0 {
-			d.workers--
+			if d.workers--; d.workers == 0 {
+				close(d.quiet)
+			}
 			d.mu.Unlock()
 			return
 		}
 		key := d.ready[0]
 		d.ready = d.ready[1:]
 		e := d.orders[key][0]
+		d.running[e.n] = e
 		d.mu.Unlock()
 
 		d.run(e)
 
 		d.mu.Lock()
+		delete(d.running, e.n)
 		if q := d.orders[key][1:]; len(q) == 0 {
 			delete(d.orders, key)
 		} else {
@@ -88,26 +99,45 @@ func (d *dispatcher) work() {
 	}
 }
 
-// wait returns true once nothing is queued or running, false if ctx ends first.
-func (d *dispatcher) wait(ctx context.Context) bool {
+// idleCh is closed once nothing is queued or running.
+func (d *dispatcher) idleCh() <-chan struct{} {
 	d.mu.Lock()
-	idle := d.idle
+	defer d.mu.Unlock()
+	return d.idle
+}
+
+// stopWithin waits up to grace for every worker to end (the caller has
+// cancelled the handlers' context, so queued events return at once), and
+// returns the events still running when it gave up.
+func (d *dispatcher) stopWithin(grace time.Duration) []entry {
+	d.mu.Lock()
+	quiet := d.quiet
 	d.mu.Unlock()
+	t := time.NewTimer(grace)
+	defer t.Stop()
 	select {
-	case <-idle:
-		return true
-	case <-ctx.Done():
-		return false
+	case <-quiet:
+		return nil
+	case <-t.C:
+		return d.inFlight()
 	}
 }
 
-// stop waits for every worker to end. The caller has made run return quickly
-// (by cancelling the handlers' context) or knows the queue is empty.
-func (d *dispatcher) stop() { d.wg.Wait() }
-
-// load reports the events queued or running.
-func (d *dispatcher) load() int {
+// inFlight returns the events running now, oldest first.
+func (d *dispatcher) inFlight() []entry {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pending
+	out := make([]entry, 0, len(d.running))
+	for _, e := range d.running {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b entry) int { return cmpUint(a.n, b.n) })
+	return out
+}
+
+// load reports the events running and those queued.
+func (d *dispatcher) load() (running, queued int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.running), d.pending - len(d.running)
 }

@@ -13,11 +13,20 @@
 //     the client): full-jitter backoff honouring Retry-After, never waiting past
 //     the heartbeat deadline while the platform answers. A refused key stops Run
 //     with the error wrapped (errors.Is(err, herrors.ErrKeyRevoked)).
-//   - No lost events: with WithJournal, each polled event is on disk (synced)
-//     before the next poll, and leaves only when its handler is done; events
-//     left by a crash are dispatched at the next start, before the first poll.
-//     Recently handled ids are remembered there, so an event sent again is not
-//     handled twice, across restarts too.
+//   - No lost events: the answer is read one event at a time (each capped by
+//     client.WithMaxEventBytes, their number not at all), so an answer of any
+//     length reaches the handlers; an answer that breaks off keeps what came
+//     before the break. With WithJournal, each poll's events are on disk,
+//     committed once per poll, before the next poll, and leave only when
+//     their handler is done; events left by a crash are dispatched at the
+//     next start, before the first poll. Recently handled ids are remembered
+//     there, so an event sent again (or twice in one answer) is not handled
+//     twice, across restarts too. One poller per journal directory, enforced
+//     with a lock (ErrJournalLocked).
+//   - No event without a home: Handlers.Default takes whatever no typed
+//     handler does, the events that cannot be read as their kind included;
+//     what nothing takes is reported to WithOnHandlerError with ErrUnhandled
+//     and logged at warn level.
 //   - No doubled writes: a handler's writes take idempotency keys derived from
 //     the event id (client.WithIdempotencyScope), so a handler replayed after a
 //     crash repeats them and the platform keeps one effect.
@@ -25,7 +34,15 @@
 //     in the order polled. Failures are retried, then reported; panics are
 //     recovered. Polling, and so the heartbeat, goes on while handlers work.
 //   - Stop: cancel Run's context. Polling stops at once, handlers get
-//     WithShutdownTimeout to finish, and Run returns nil after a clean drain.
+//     WithShutdownTimeout to finish (then their context is cancelled, and
+//     WithShutdownGrace bounds how long a handler deaf to it holds Run), and
+//     Run returns nil after a clean drain. It says so as it goes: an INFO line
+//     at the cancel, a WARN every 5 seconds naming what still runs.
+//
+// The poller logs through the client's logger (client.WithLogger). Without
+// one, Warn and above go to slog.Default(): an event reported, a journal
+// entry set aside, a poll that broke off are heard unless the program says
+// otherwise.
 //
 // A first use:
 //

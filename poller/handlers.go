@@ -11,9 +11,18 @@ import (
 	"github.com/heepr/heepr-go/models"
 )
 
-// Handlers are the agent's answers to events, one function per kind. A nil
-// function leaves its kind unhandled: such an event is logged at warn level and
-// counted (Stats.Unhandled), never a crash, never silently dropped.
+// Handlers are the agent's answers to events, one function per kind, and
+// Default for every event that none of them takes. New refuses a Handlers
+// with no function at all.
+//
+// Every event the poller reads reaches exactly one place: its typed handler;
+// Unknown, for a kind this SDK does not know; or Default, for a known kind
+// whose field is nil, an unknown kind when Unknown is nil, and an event that
+// cannot be read as its kind (a payload that does not decode, an event over
+// the client's WithMaxEventBytes, a header without a usable id: Default's
+// EventInfo.DecodeError says which). An event that nothing takes is reported
+// to WithOnHandlerError with an error wrapping ErrUnhandled, logged at warn
+// level and counted (Stats.Unhandled): never a crash, never silently dropped.
 //
 // A handler runs with a context that carries the event (EventFrom) and an
 // idempotency scope derived from the event's id: every write it makes through
@@ -37,6 +46,17 @@ type Handlers struct {
 	// Unknown receives events of kinds this version of the SDK does not know,
 	// with their raw JSON, so an agent keeps working when the platform grows.
 	Unknown func(ctx context.Context, kind string, raw json.RawMessage) error
+	// Default receives every event no other field takes (see above), with
+	// what can be told of it: its id, kind and order as far as they could be
+	// read, and its raw JSON. It is where an agent logs, parks or declines
+	// what it was not written for.
+	Default func(ctx context.Context, ev EventInfo) error
+}
+
+// any reports whether h has at least one handler.
+func (h *Handlers) any() bool {
+	return h.NewOrder != nil || h.RevisionRequest != nil || h.OwnerApprovedOrder != nil || h.OwnerDeniedOrder != nil ||
+		h.ScopeChange != nil || h.Unknown != nil || h.Default != nil
 }
 
 // EventInfo is what a handler can learn about the event it runs for, whatever
@@ -46,8 +66,17 @@ type EventInfo struct {
 	Kind      models.EventKind
 	OrderID   string
 	CreatedAt time.Time
-	// Raw is the event's JSON exactly as polled, unknown fields included.
+	// Raw is the event's JSON exactly as polled, unknown fields included; for
+	// an event over the client's WithMaxEventBytes, its first bytes only (so
+	// not valid JSON).
 	Raw json.RawMessage
+	// DecodeError is nil for an event read as its kind. For an event that
+	// reached Default because it could not be, it says why: over the size
+	// cap (errors.Is(err, client.ErrTooLarge)), not JSON, a header that does
+	// not decode, an id that is missing or longer than MaxEventIDBytes, a
+	// payload that does not match its kind. ID, Kind and OrderID then hold
+	// what could be read of them, ID only when it is usable.
+	DecodeError error
 	// Attempt counts the runs of the handler for this event in this process,
 	// from 1.
 	Attempt int
@@ -74,59 +103,72 @@ type PanicError struct {
 // Error says what the handler panicked with.
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
 
-// errUnhandled marks an event whose kind has no handler.
-var errUnhandled = errors.New("no handler for this kind")
+// ErrUnhandled is wrapped by the error WithOnHandlerError hears for an event
+// that no handler took: its kind's field and Default are nil (or Unknown and
+// Default, for a kind the SDK does not know). When the event could not be
+// read as its kind, the error wraps that cause too.
+var ErrUnhandled = errors.New("poller: no handler took this event")
 
-// call runs the handler for e's kind, recovering a panic.
-func (h *Handlers) call(ctx context.Context, e entry) (err error) {
+// call runs the handler that takes e, recovering a panic.
+func (h *Handlers) call(ctx context.Context, e entry, info EventInfo) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
+	if e.bad != nil {
+		return h.fallback(ctx, info, e.bad)
+	}
 	ev := e.event
 	switch e.header.Kind {
 	case models.EventKindNewOrder:
 		if h.NewOrder != nil {
-			return decodeThen(ev.AsNewOrderEvent, func(v models.NewOrderEvent) error { return h.NewOrder(ctx, v) })
+			return decodeThen(ctx, h, info, ev.AsNewOrderEvent, func(v models.NewOrderEvent) error { return h.NewOrder(ctx, v) })
 		}
 	case models.EventKindRevisionRequest:
 		if h.RevisionRequest != nil {
-			return decodeThen(ev.AsRevisionRequestEvent, func(v models.RevisionRequestEvent) error { return h.RevisionRequest(ctx, v) })
+			return decodeThen(ctx, h, info, ev.AsRevisionRequestEvent, func(v models.RevisionRequestEvent) error { return h.RevisionRequest(ctx, v) })
 		}
 	case models.EventKindOwnerApprovedOrder:
 		if h.OwnerApprovedOrder != nil {
-			return decodeThen(ev.AsOwnerApprovedOrderEvent, func(v models.OwnerApprovedOrderEvent) error { return h.OwnerApprovedOrder(ctx, v) })
+			return decodeThen(ctx, h, info, ev.AsOwnerApprovedOrderEvent, func(v models.OwnerApprovedOrderEvent) error { return h.OwnerApprovedOrder(ctx, v) })
 		}
 	case models.EventKindOwnerDeniedOrder:
 		if h.OwnerDeniedOrder != nil {
-			return decodeThen(ev.AsOwnerDeniedOrderEvent, func(v models.OwnerDeniedOrderEvent) error { return h.OwnerDeniedOrder(ctx, v) })
+			return decodeThen(ctx, h, info, ev.AsOwnerDeniedOrderEvent, func(v models.OwnerDeniedOrderEvent) error { return h.OwnerDeniedOrder(ctx, v) })
 		}
 	case models.EventKindScopeChange:
 		if h.ScopeChange != nil {
-			return decodeThen(ev.AsScopeChangeEvent, func(v models.ScopeChangeEvent) error { return h.ScopeChange(ctx, v) })
+			return decodeThen(ctx, h, info, ev.AsScopeChangeEvent, func(v models.ScopeChangeEvent) error { return h.ScopeChange(ctx, v) })
 		}
 	default:
 		if h.Unknown != nil {
 			return h.Unknown(ctx, string(e.header.Kind), ev.Raw())
 		}
 	}
-	return errUnhandled
+	return h.fallback(ctx, info, nil)
 }
 
-// errDecode marks an event of a known kind whose payload does not decode: no
-// retry can fix it.
-type errDecode struct{ err error }
+// fallback hands an event no typed handler takes to Default, with why
+// (decodeErr, nil when the kind merely has no handler).
+func (h *Handlers) fallback(ctx context.Context, info EventInfo, decodeErr error) error {
+	if h.Default == nil {
+		if decodeErr != nil {
+			return fmt.Errorf("%w: %w", ErrUnhandled, decodeErr)
+		}
+		return ErrUnhandled
+	}
+	info.DecodeError = decodeErr
+	return h.Default(context.WithValue(ctx, eventKey{}, info), info)
+}
 
-func (e *errDecode) Error() string { return "decode event: " + e.err.Error() }
-func (e *errDecode) Unwrap() error { return e.err }
-
-// decodeThen dispatches on the kind already switched on: the generated As…
-// methods do not check it themselves.
-func decodeThen[T any](as func() (T, error), then func(T) error) error {
+// decodeThen dispatches on the kind already switched on (the generated As…
+// methods do not check it themselves); a payload that does not decode as its
+// kind goes to Default.
+func decodeThen[T any](ctx context.Context, h *Handlers, info EventInfo, as func() (T, error), then func(T) error) error {
 	v, err := as()
 	if err != nil {
-		return &errDecode{err: err}
+		return h.fallback(ctx, info, fmt.Errorf("decode %s event: %w", info.Kind, err))
 	}
 	return then(v)
 }

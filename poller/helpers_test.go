@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// anyEvent takes every event and does nothing with it: for tests of the loop,
+// not of the handlers.
+var anyEvent = poller.Handlers{Default: func(context.Context, poller.EventInfo) error { return nil }}
+
 // agent is a fake with one registered agent and a client of it over the
 // in-memory transport.
 func agent(t testing.TB, opts ...heeprtest.AgentOption) (*heeprtest.Server, heeprtest.Agent, *client.Client) {

@@ -20,7 +20,7 @@ import (
 
 func pending(t *testing.T, dir string) []string {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, "pending", "*.json"))
+	names, err := filepath.Glob(filepath.Join(dir, "pending", "*.jsonl"))
 	require.NoError(t, err)
 	return names
 }
@@ -53,7 +53,7 @@ func TestJournalHoldsEventUntilHandled(t *testing.T) {
 		assert.Empty(t, pending(t, dir), "removed once handled")
 		seen, err := os.ReadFile(filepath.Join(dir, "seen"))
 		require.NoError(t, err)
-		assert.Equal(t, "\"evt_1\"\n", string(seen))
+		assert.JSONEq(t, `{"id":"evt_1","seg":1,"pos":0}`, string(seen), "the id, and its place in the poll it came with")
 		require.NoError(t, stop())
 	})
 }
@@ -135,7 +135,7 @@ func TestJournalSetsCorruptFilesAside(t *testing.T) {
 		tmp := filepath.Join(dir, "pending", ".tmp-123")
 		require.NoError(t, os.WriteFile(tmp, []byte(`half a write`), 0o600))
 
-		p, err := poller.New(c, poller.Handlers{}, poller.WithJournal(dir))
+		p, err := poller.New(c, anyEvent, poller.WithJournal(dir))
 		require.NoError(t, err)
 		stop := started(t, p)
 		synctest.Wait()
@@ -151,7 +151,7 @@ func TestJournalDirectoryUnusable(t *testing.T) {
 	_, _, c := agent(t)
 	file := filepath.Join(t.TempDir(), "a-file")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
-	p, err := poller.New(c, poller.Handlers{}, poller.WithJournal(file))
+	p, err := poller.New(c, anyEvent, poller.WithJournal(file))
 	require.NoError(t, err)
 	err = p.Run(context.Background())
 	require.Error(t, err)

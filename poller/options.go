@@ -17,6 +17,7 @@ type config struct {
 	handlerAttempts int
 	handlerBackoff  time.Duration
 	shutdown        time.Duration
+	grace           time.Duration
 	dedup           int
 	skillCheck      bool
 	statusUpdates   bool
@@ -55,8 +56,12 @@ func WithJitter(fraction float64) Option {
 // WithJournal keeps every polled event in dir until its handler is done with
 // it, so that an event polled before a crash is handled after the restart, and
 // remembers recently handled event ids there, so that an event the platform
-// sends again is not handled twice. dir is created (mode 0700) if need be. One
-// poller per directory.
+// sends again is not handled twice. dir is created (mode 0700) if need be.
+//
+// One poller per directory, enforced: Run holds a lock on it (flock on Unix)
+// for its whole life, and a second Run on the same directory, in this process
+// or another, fails at once with an error wrapping ErrJournalLocked that names
+// the directory. A crash releases the lock with the process.
 func WithJournal(dir string) Option {
 	return func(c *config) error {
 		if dir == "" {
@@ -105,6 +110,22 @@ func WithShutdownTimeout(d time.Duration) Option {
 	}
 }
 
+// WithShutdownGrace sets how long Run waits, once the shutdown timeout has
+// cancelled the handlers' context, for handlers that ignore it (default
+// DefaultShutdownGrace, 5s). Past it, Run returns an error wrapping
+// ErrUnfinished that names the events still running, and abandons their
+// goroutines: they run on until their handler returns, but record nothing,
+// and their events stay in the journal for the next start.
+func WithShutdownGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("WithShutdownGrace: negative grace")
+		}
+		c.grace = d
+		return nil
+	}
+}
+
 // WithDedupWindow sets how many recently handled event ids are remembered
 // (default DefaultDedupWindow).
 func WithDedupWindow(n int) Option {
@@ -119,7 +140,8 @@ func WithDedupWindow(n int) Option {
 
 // WithoutSkillCheck stops the poller reading GET /skill each tick. By default
 // it does, as the platform's reference asks, to pick up a changed skill and
-// cadence.
+// cadence. Without the check the owner's cadence is never read, so New asks
+// for WithCadence alongside it.
 func WithoutSkillCheck() Option {
 	return func(c *config) error { c.skillCheck = false; return nil }
 }
@@ -131,9 +153,10 @@ func WithStatusUpdates() Option {
 }
 
 // WithOnHandlerError sets the hook that hears of an event whose handler failed
-// for good (after its retries), panicked on every attempt, whose payload does
-// not decode, or whose kind has no handler. The event is then done: removed
-// from the journal, never handled again.
+// for good (after its retries) or panicked on every attempt, and of an event
+// that no handler took (the error wraps ErrUnhandled; see Handlers). The
+// event is then done: removed from the journal, never handled again. The hook
+// runs on the handler's goroutine, with the event in its context (EventFrom).
 func WithOnHandlerError(fn func(ctx context.Context, ev EventInfo, err error)) Option {
 	return func(c *config) error { c.onHandlerError = fn; return nil }
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +25,21 @@ var ErrRunning = errors.New("poller: already running")
 // ErrUnfinished is wrapped by Run's error when the shutdown timeout ran out
 // with handlers still running or queued: their context was cancelled, and their
 // events stay in the journal for the next start (without a journal, they are
-// lost).
+// lost). When handlers still ran after the grace (WithShutdownGrace), the
+// error names their events.
 var ErrUnfinished = errors.New("poller: handlers unfinished at shutdown")
+
+// ErrJournalLocked is wrapped by Run's error when another poller holds the
+// journal directory (WithJournal): two pollers on one journal would replay and
+// remove each other's events.
+var ErrJournalLocked = errors.New("poller: journal in use by another poller")
+
+// DefaultShutdownGrace is how long Run waits, after the shutdown timeout has
+// cancelled the handlers' context, for handlers that ignore it.
+const DefaultShutdownGrace = 5 * time.Second
+
+// shutdownNag is how often Run says what it still waits for while it stops.
+const shutdownNag = 5 * time.Second
 
 // Poller is an agent's main loop: it polls GET /events on the owner's cadence
 // (the poll is also the heartbeat), hands each event to its handler, and keeps
@@ -48,8 +62,8 @@ type Stats struct {
 	// and queued for a handler; Duplicates those skipped as already handled.
 	Events, Duplicates int64
 	// Handled succeeded; Failed were reported to WithOnHandlerError after
-	// their retries; Unhandled had no handler for their kind; Panics counts
-	// every recovered panic (each attempt).
+	// their retries; Unhandled were taken by no handler (and reported with
+	// ErrUnhandled); Panics counts every recovered panic (each attempt).
 	Handled, Failed, Unhandled, Panics int64
 }
 
@@ -67,13 +81,21 @@ func (p *Poller) Stats() Stats {
 }
 
 // New returns a Poller over c that runs h. It makes no request.
+//
+// It refuses a Handlers without any handler, and a poller that could not
+// follow the owner's cadence: the cadence is in skill.json, read by the
+// agent's id, so a client without an agent id (or WithoutSkillCheck) needs
+// WithCadence.
 func New(c *client.Client, h Handlers, opts ...Option) (*Poller, error) {
 	if c == nil {
 		return nil, errors.New("poller: nil client")
 	}
+	if !h.any() {
+		return nil, errors.New("poller: Handlers has no handler at all: set one per kind the agent serves (NewOrder at least), and Default to hear of every other event")
+	}
 	cfg := config{
 		jitter: DefaultJitter, concurrency: 4, handlerAttempts: 3, handlerBackoff: time.Second,
-		shutdown: 30 * time.Second, dedup: DefaultDedupWindow, skillCheck: true,
+		shutdown: 30 * time.Second, grace: DefaultShutdownGrace, dedup: DefaultDedupWindow, skillCheck: true,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -81,6 +103,14 @@ func New(c *client.Client, h Handlers, opts ...Option) (*Poller, error) {
 		}
 		if err := o(&cfg); err != nil {
 			return nil, fmt.Errorf("poller: %w", err)
+		}
+	}
+	if cfg.cadence == 0 {
+		switch {
+		case !cfg.skillCheck:
+			return nil, errors.New("poller: WithoutSkillCheck stops the poller reading the owner's cadence from skill.json: give the cadence with WithCadence")
+		case c.AgentID() == "":
+			return nil, errors.New("poller: the client has no agent id, so the owner's cadence in skill.json cannot be read: give the client its id (client.WithAgentID, or use client.Connect), or fix the cadence with poller.WithCadence")
 		}
 	}
 	return &Poller{c: c, h: h, cfg: cfg, log: c.Logger(), wake: make(chan struct{}, 1)}, nil
@@ -98,17 +128,19 @@ func (p *Poller) Wake() {
 
 // run is one Run's state, owned by the poll loop except where noted.
 type run struct {
-	p        *Poller
-	j        *journal // nil without a journal
-	seen     *recent  // without a journal; guarded by seenMu
-	seenMu   sync.Mutex
-	inflight sync.Map // event ids queued or running
-	d        *dispatcher
-	hctx     context.Context // the handlers' context, cancelled at the shutdown timeout
-	sched    schedule
-	cadence  time.Duration
-	skill    string // the last content hash seen
-	logs     *throttle
+	p         *Poller
+	j         *journal // nil without a journal
+	seen      *recent  // without a journal; guarded by seenMu
+	seenMu    sync.Mutex
+	inflight  sync.Map // event ids queued or running
+	n         uint64   // entries so far (entry.n)
+	d         *dispatcher
+	hctx      context.Context // the handlers' context, cancelled at the shutdown timeout
+	abandoned atomic.Bool     // Run returned with handlers still running: they record nothing
+	sched     schedule
+	cadence   time.Duration
+	skill     string // the last content hash seen
+	logs      *throttle
 }
 
 // Run polls until ctx is done or the platform refuses the key, running
@@ -117,8 +149,14 @@ type run struct {
 //
 // When ctx is cancelled Run stops polling at once (a poll already on the wire
 // completes, so the events it drains are not lost), waits for running and
-// queued handlers up to the shutdown timeout (then cancels their context), and
-// returns nil after a clean drain, or an error wrapping ErrUnfinished.
+// queued handlers up to the shutdown timeout (then cancels their context, and
+// waits up to the shutdown grace for handlers deaf to it), and returns nil
+// after a clean drain, or an error wrapping ErrUnfinished. It says what it
+// waits for: an INFO line at the cancel, a WARN every 5 seconds.
+//
+// With WithJournal, Run holds the journal directory's lock for its whole
+// life: a second Run on the same directory returns an error wrapping
+// ErrJournalLocked at once.
 //
 // A key the platform refuses for good (herrors.ErrKeyRevoked, ErrKeyExpired,
 // ErrUnauthorized: herrors.IsFatalAuth) stops Run with that error wrapped, after
@@ -131,38 +169,33 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 	defer p.running.Store(false)
 
-	r := &run{
-		p:       p,
-		sched:   schedule{jitter: p.cfg.jitter, failure: backoff.Policy{Base: 2 * time.Second, Max: 5 * time.Minute}},
-		cadence: p.cfg.cadence,
-		logs:    newThrottle(p.log, time.Minute),
-	}
-	if r.cadence == 0 {
-		r.cadence = DefaultCadence
-	}
 	hctx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
-	r.hctx = hctx
-	r.d = newDispatcher(p.cfg.concurrency, r.handle)
-
-	var replay []entry
-	if p.cfg.journal != "" {
-		j, left, err := openJournal(p.cfg.journal, p.cfg.dedup)
-		if err != nil {
-			return fmt.Errorf("poller: %w", err)
+	r, replay, err := p.newRun(hctx)
+	if err != nil {
+		return err
+	}
+	if r.j != nil {
+		defer r.j.close()
+		for _, w := range r.j.warnings {
+			p.log.WarnContext(ctx, "heepr poller: journal entry skipped or set aside", "problem", w)
 		}
-		defer j.close()
-		r.j = j
-		for _, bad := range j.corrupt {
-			p.log.WarnContext(ctx, "heepr poller: journal file set aside", "file", bad)
-		}
-		replay = left
-	} else {
-		r.seen = newRecent(p.cfg.dedup)
 	}
 	for _, e := range replay {
-		r.queue(e, true)
+		e.replayed = true
+		if id := e.id(); id != "" {
+			r.inflight.Store(id, true)
+		}
+		r.queue(e)
 	}
+	// Said at the moment of the cancel, not after the poll on the wire ends.
+	noticed := make(chan struct{})
+	stopNotice := context.AfterFunc(ctx, func() { defer close(noticed); r.stopping(ctx) })
+	defer func() {
+		if !stopNotice() {
+			<-noticed // no goroutine outlives Run
+		}
+	}()
 
 	if p.cfg.statusUpdates {
 		if err := p.c.SetStatus(ctx, models.AgentStatusActive); err != nil {
@@ -173,8 +206,41 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 	}
 
-	err := r.loop(ctx)
+	err = r.loop(ctx)
 	return r.drain(ctx, cancelHandlers, err)
+}
+
+// newRun prepares a Run: its dispatcher, and its journal (opened and locked)
+// with the events an earlier run left in it. hctx is the handlers' context.
+func (p *Poller) newRun(hctx context.Context) (*run, []entry, error) {
+	r := &run{
+		p:       p,
+		hctx:    hctx,
+		sched:   schedule{jitter: p.cfg.jitter, failure: backoff.Policy{Base: 2 * time.Second, Max: 5 * time.Minute}},
+		cadence: p.cfg.cadence,
+		logs:    newThrottle(p.log, time.Minute),
+	}
+	if r.cadence == 0 {
+		r.cadence = DefaultCadence
+	}
+	r.d = newDispatcher(p.cfg.concurrency, r.handle)
+	if p.cfg.journal == "" {
+		r.seen = newRecent(p.cfg.dedup)
+		return r, nil, nil
+	}
+	j, left, err := openJournal(p.cfg.journal, p.cfg.dedup, p.c.MaxEventBytes())
+	if err != nil {
+		return nil, nil, fmt.Errorf("poller: %w", err)
+	}
+	r.j = j
+	return r, left, nil
+}
+
+// stopping says, at the cancel, what Run waits for and for how long.
+func (r *run) stopping(ctx context.Context) {
+	running, queued := r.d.load()
+	r.p.log.InfoContext(ctx, "heepr poller: stopping: no new polls; waiting for the handlers",
+		"running", running, "queued", queued, "up_to", r.p.cfg.shutdown, "then_grace", r.p.cfg.grace)
 }
 
 // loop polls until ctx ends (nil) or a fatal error (returned).
@@ -218,7 +284,9 @@ func (r *run) loop(ctx context.Context) error {
 				retryAfter = apiErr.RetryAfter
 			}
 			wait = r.sched.retryAfterFailure(failures, retryAfter, r.cadence, time.Now(), lastSuccess.Add(MaxGap))
-			r.logs.failed(ctx, "heepr poller: poll failed", err, "failures", failures, "retry_in", wait)
+			if !errors.As(err, new(*client.PartialPollError)) { // poll said so already, at error level
+				r.logs.failed(ctx, "heepr poller: poll failed", err, "failures", failures, "retry_in", wait)
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -238,6 +306,11 @@ func (r *run) loop(ctx context.Context) error {
 // poll makes one poll and queues its events. The poll itself is not cancelled
 // with ctx: once on the wire it may drain events on the platform, and they must
 // reach the journal and the handlers rather than be lost with the answer.
+//
+// The answer is read one event at a time, each written to the journal as it
+// comes, and the journal committed once at the end (or at a break, with what
+// was read): durable before the next poll can drain anything, for two fsyncs
+// however many events there were. Then the events are queued.
 func (r *run) poll(ctx context.Context) (int, error) {
 	p := r.p
 	p.stats.polls.Add(1)
@@ -245,39 +318,59 @@ func (r *run) poll(ctx context.Context) (int, error) {
 	// even when the client has no attempt timeout.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
 	defer cancel()
-	events, err := p.c.Events(pctx, client.WithoutRetry())
-	if err != nil {
-		p.stats.pollErrors.Add(1)
-		return 0, err
+	var b *batch
+	if r.j != nil {
+		b = r.j.begin()
 	}
-	fresh := make([]entry, 0, len(events))
-	for _, ev := range events {
-		h, herr := ev.Header()
-		if herr != nil || h.ID == "" {
-			// Without an id it cannot be journaled or deduplicated; hand it to
-			// the error hook rather than drop it silently.
-			p.stats.failed.Add(1)
-			r.reportFailure(ctx, EventInfo{Raw: ev.Raw(), Kind: h.Kind, OrderID: h.OrderID}, fmt.Errorf("event without an id: %v", herr))
-			continue
+	var fresh []entry
+	read := 0
+	err := p.c.StreamEvents(pctx, func(pe client.PolledEvent) error {
+		read++
+		e := classify(pe.Raw, pe.Err)
+		if id := e.id(); id != "" {
+			if r.isDuplicate(id) {
+				p.stats.duplicates.Add(1)
+				p.log.DebugContext(ctx, "heepr poller: duplicate event skipped", "event", id, "kind", e.header.Kind)
+				return nil
+			}
+			r.inflight.Store(id, false) // a repeat later in this answer is a duplicate
 		}
-		if r.isDuplicate(h.ID) {
-			p.stats.duplicates.Add(1)
-			p.log.DebugContext(ctx, "heepr poller: duplicate event skipped", "event", h.ID, "kind", h.Kind)
-			continue
+		if b != nil {
+			if err := b.add(&e); err != nil {
+				r.journalFailed(ctx, err)
+				b.abort()
+				b = nil
+			}
 		}
-		fresh = append(fresh, entry{event: ev, header: h})
-	}
-	if r.j != nil && len(fresh) > 0 {
-		// Durable before the next poll can drain anything else.
-		if err := r.j.add(fresh); err != nil {
-			// The events are in hand: run them anyway, and say the journal failed.
-			p.log.ErrorContext(ctx, "heepr poller: journal write failed; events handled without it", "error", err)
+		fresh = append(fresh, e)
+		return nil
+	}, client.WithoutRetry())
+	if b != nil {
+		if cerr := b.commit(); cerr != nil {
+			r.journalFailed(ctx, cerr)
 		}
 	}
 	for _, e := range fresh {
-		r.queue(e, false)
+		r.queue(e)
 	}
-	return len(events), nil
+	if err != nil {
+		p.stats.pollErrors.Add(1)
+		if pe, ok := errors.AsType[*client.PartialPollError](err); ok {
+			unread := any("unknown")
+			if pe.Unread >= 0 {
+				unread = pe.Unread
+			}
+			p.log.ErrorContext(ctx, "heepr poller: the poll's answer broke off; the platform drained the rest with it, so those events are lost",
+				"events_kept", len(fresh), "bytes_read", pe.Read, "bytes_not_read", unread, "error", pe.Err)
+		}
+		return read, err
+	}
+	return read, nil
+}
+
+// journalFailed says the events in hand are handled without the journal.
+func (r *run) journalFailed(ctx context.Context, err error) {
+	r.p.log.ErrorContext(ctx, "heepr poller: journal write failed; this poll's events are handled without it (a crash now would lose them)", "error", err)
 }
 
 func (r *run) isDuplicate(id string) bool {
@@ -292,9 +385,12 @@ func (r *run) isDuplicate(id string) bool {
 	return r.seen.has(id)
 }
 
-func (r *run) queue(e entry, replayed bool) {
+// queue hands e to the dispatcher. It runs on the poll loop (and before it,
+// for the replay), so r.n needs no lock.
+func (r *run) queue(e entry) {
+	r.n++
+	e.n = r.n
 	r.p.stats.events.Add(1)
-	r.inflight.Store(e.header.ID, replayed)
 	r.d.enqueue(e)
 }
 
@@ -343,44 +439,46 @@ func (r *run) checkSkill(ctx context.Context) error {
 // cancellation by the shutdown timeout (the event then stays in the journal).
 func (r *run) handle(e entry) {
 	p := r.p
-	replayed, _ := r.inflight.Load(e.header.ID)
-	info := EventInfo{
-		ID: e.header.ID, Kind: e.header.Kind, OrderID: e.header.OrderID, CreatedAt: e.header.CreatedAt,
-		Raw: e.event.Raw(), Replayed: isTrue(replayed),
-	}
+	info := e.info()
 	policy := backoff.Policy{Base: p.cfg.handlerBackoff, Max: time.Minute}
-	var err error
 	for attempt := 1; ; attempt++ {
 		if r.hctx.Err() != nil {
-			r.inflight.Delete(e.header.ID)
-			return // unfinished: left in the journal for the next start
+			r.unfinished(e)
+			return // left in the journal for the next start
 		}
 		info.Attempt = attempt
 		ctx := context.WithValue(r.hctx, eventKey{}, info)
-		ctx = client.WithIdempotencyScope(ctx, "heepr-event:"+e.header.ID)
-		err = p.h.call(ctx, e)
+		if id := e.id(); id != "" {
+			ctx = client.WithIdempotencyScope(ctx, "heepr-event:"+id)
+		}
+		err := p.h.call(ctx, e, info)
+		if r.abandoned.Load() {
+			return // Run has returned: nothing is recorded, the journal keeps the event
+		}
 		if err == nil {
 			p.stats.handled.Add(1)
 			break
 		}
-		var pe *PanicError
-		if errors.As(err, &pe) {
+		if pe, ok := errors.AsType[*PanicError](err); ok {
 			p.stats.panics.Add(1)
 			p.log.ErrorContext(ctx, "heepr poller: handler panicked", "event", info.ID, "kind", info.Kind,
 				"attempt", attempt, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 		}
-		if errors.Is(err, errUnhandled) {
+		if errors.Is(err, ErrUnhandled) {
 			p.stats.unhandled.Add(1)
-			p.log.WarnContext(ctx, "heepr poller: no handler for this kind; event skipped", "event", info.ID, "kind", info.Kind, "order", info.OrderID)
+			p.log.WarnContext(ctx, "heepr poller: no handler took this event (set its kind's handler, or Handlers.Default); reported and skipped",
+				"event", info.ID, "kind", info.Kind, "order", info.OrderID, "error", err)
+			r.report(ctx, info, err)
 			break
 		}
 		if r.hctx.Err() != nil {
-			r.inflight.Delete(e.header.ID)
+			r.unfinished(e)
 			return
 		}
 		if attempt >= p.cfg.handlerAttempts || !worthRetrying(err) {
 			p.stats.failed.Add(1)
-			r.reportFailure(ctx, info, err)
+			p.log.ErrorContext(ctx, "heepr poller: handler failed for good", "event", info.ID, "kind", info.Kind, "order", info.OrderID, "error", err)
+			r.report(ctx, info, err)
 			break
 		}
 		wait := policy.Delay(attempt)
@@ -395,13 +493,16 @@ func (r *run) handle(e entry) {
 	r.finish(e)
 }
 
-// worthRetrying: not a payload that cannot decode, not a refusal of the
-// platform that a retry cannot change.
-func worthRetrying(err error) bool {
-	var de *errDecode
-	if errors.As(err, &de) {
-		return false
+// unfinished lets go of an event the shutdown cut short: it stays in the
+// journal, and no longer counts as in flight.
+func (r *run) unfinished(e entry) {
+	if id := e.id(); id != "" {
+		r.inflight.Delete(id)
 	}
+}
+
+// worthRetrying: not a refusal of the platform that a retry cannot change.
+func worthRetrying(err error) bool {
 	var apiErr *herrors.APIError
 	if errors.As(err, &apiErr) {
 		return herrors.IsRetryable(err)
@@ -409,45 +510,55 @@ func worthRetrying(err error) bool {
 	return true
 }
 
-func (r *run) reportFailure(ctx context.Context, info EventInfo, err error) {
-	p := r.p
-	p.log.ErrorContext(ctx, "heepr poller: handler failed for good", "event", info.ID, "kind", info.Kind, "order", info.OrderID, "error", err)
-	if p.cfg.onHandlerError != nil {
-		p.cfg.onHandlerError(ctx, info, err)
+// report hands an event that is done without success to WithOnHandlerError.
+func (r *run) report(ctx context.Context, info EventInfo, err error) {
+	if fn := r.p.cfg.onHandlerError; fn != nil {
+		fn(ctx, info, err)
 	}
 }
 
 // finish marks the event done: in the journal (or the in-memory set) first,
 // then no longer in flight, so a poll in between still sees it as a duplicate.
 func (r *run) finish(e entry) {
+	id := e.id()
 	if r.j != nil {
 		if err := r.j.done(e); err != nil {
-			r.p.log.Error("heepr poller: journal update failed; the event may be handled again after a restart", "event", e.header.ID, "error", err)
+			r.p.log.Error("heepr poller: journal update failed; the event may be handled again after a restart", "event", id, "error", err)
 		}
-	} else {
+	} else if id != "" {
 		r.seenMu.Lock()
-		r.seen.add(e.header.ID)
+		r.seen.add(id)
 		r.seenMu.Unlock()
 	}
-	r.inflight.Delete(e.header.ID)
+	if id != "" {
+		r.inflight.Delete(id)
+	}
 }
 
 // drain stops the handlers: waits up to the shutdown timeout for the queue to
-// empty, then cancels them and waits for every worker to return.
+// empty (saying every few seconds what it waits for), then cancels their
+// context and waits up to the grace for them to return. Handlers still running
+// after that are abandoned, and named in the error.
 func (r *run) drain(ctx context.Context, cancelHandlers context.CancelFunc, err error) error {
 	p := r.p
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.shutdown)
-	clean := r.d.wait(wctx)
-	cancel()
-	left := r.d.load()
+	clean := r.waitIdle(ctx, p.cfg.shutdown)
+	running, queued := r.d.load()
 	cancelHandlers()
-	r.d.stop()
+	stuck := r.d.stopWithin(p.cfg.grace)
+	if len(stuck) > 0 {
+		r.abandoned.Store(true)
+	}
 	if !clean {
 		where := "kept in the journal for the next start"
 		if r.j == nil {
 			where = "lost: no journal"
 		}
-		uerr := fmt.Errorf("%w: %d events (%s)", ErrUnfinished, left, where)
+		uerr := fmt.Errorf("%w: %d events (%s)", ErrUnfinished, running+queued, where)
+		if len(stuck) > 0 {
+			uerr = fmt.Errorf("%w: %d events (%s); still running %s after their context was cancelled, abandoned: %s",
+				ErrUnfinished, running+queued, where, p.cfg.grace, describe(stuck))
+			p.log.ErrorContext(ctx, "heepr poller: handlers ignored their cancelled context; abandoned", "events", describe(stuck))
+		}
 		if err == nil {
 			return uerr
 		}
@@ -463,4 +574,51 @@ func (r *run) drain(ctx context.Context, cancelHandlers context.CancelFunc, err 
 	return err
 }
 
-func isTrue(v any) bool { b, _ := v.(bool); return b }
+// waitIdle waits up to timeout for every handler to finish, with a warning
+// every shutdownNag that names what still runs. It reports whether they did.
+func (r *run) waitIdle(ctx context.Context, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	nag := time.NewTicker(shutdownNag)
+	defer nag.Stop()
+	idle := r.d.idleCh()
+	start := time.Now()
+	for {
+		select {
+		case <-idle:
+			return true
+		case <-deadline.C:
+			return false
+		case <-nag.C:
+			_, queued := r.d.load()
+			r.p.log.WarnContext(ctx, "heepr poller: stopping: still waiting for handlers",
+				"running", describe(r.d.inFlight()), "queued", queued, "waited", time.Since(start).Round(time.Second),
+				"cancel_in", (timeout - time.Since(start)).Round(time.Second))
+		}
+	}
+}
+
+// describe names events for a person: "evt_1 (new_order, order ord_1)".
+func describe(es []entry) string {
+	const most = 10
+	var b strings.Builder
+	for i, e := range es {
+		if i == most {
+			fmt.Fprintf(&b, " and %d more", len(es)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		id := e.id()
+		if id == "" {
+			id = "an event without a usable id"
+		}
+		fmt.Fprintf(&b, "%s (%s", id, e.header.Kind)
+		if e.header.OrderID != "" {
+			fmt.Fprintf(&b, ", order %s", e.header.OrderID)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}

@@ -48,7 +48,7 @@ func TestScale(t *testing.T) {
 		for _, a := range agents {
 			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID))
 			require.NoError(t, err)
-			p, err := poller.New(c, poller.Handlers{}, poller.WithOnPoll(onPoll))
+			p, err := poller.New(c, anyEvent, poller.WithOnPoll(onPoll))
 			require.NoError(t, err)
 			wg.Go(func() { assert.NoError(t, p.Run(ctx)) })
 		}

@@ -44,7 +44,7 @@ func TestRepeatedErrorsLoggedOnceAMinute(t *testing.T) {
 		c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()),
 			client.WithAgentID(a.ID), client.WithLogger(logger))
 		require.NoError(t, err)
-		p, err := poller.New(c, poller.Handlers{}, poller.WithoutSkillCheck(), poller.WithCadence(time.Minute))
+		p, err := poller.New(c, anyEvent, poller.WithoutSkillCheck(), poller.WithCadence(time.Minute))
 		require.NoError(t, err)
 		srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultStatus, Status: 503, Path: "/events", Times: heeprtest.Forever})
 		stop := started(t, p)

@@ -78,7 +78,7 @@ func TestStudio(t *testing.T) {
 		stop()
 		err = <-done
 		require.ErrorIs(t, err, poller.ErrUnfinished)
-		left, _ := filepath.Glob(filepath.Join(dir, "journal", "pending", "*.json"))
+		left, _ := filepath.Glob(filepath.Join(dir, "journal", "pending", "*.jsonl"))
 		require.Len(t, left, 1, "kept for the next start")
 		assert.Empty(t, srv.Deliveries(late))
 
@@ -91,7 +91,7 @@ func TestStudio(t *testing.T) {
 		st := srv.Statuses(a.ID)
 		require.NotEmpty(t, st)
 		assert.Equal(t, models.AgentStatusPaused, st[len(st)-1].Status, "told the platform it paused")
-		left, _ = filepath.Glob(filepath.Join(dir, "journal", "pending", "*.json"))
+		left, _ = filepath.Glob(filepath.Join(dir, "journal", "pending", "*.jsonl"))
 		assert.Empty(t, left)
 		for _, v := range srv.Violations() {
 			assert.Fail(t, v.String())

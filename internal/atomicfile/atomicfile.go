@@ -11,15 +11,16 @@ import (
 	"path/filepath"
 )
 
-// TempPrefix starts the name of every temporary file Write makes, so that a
-// reader of the directory can recognise (and remove) what a crash left.
-const TempPrefix = ".tmp-"
+// TempMark follows the target's name in the name of every temporary file Write
+// makes (<target>.tmp-<random>), so that the owner of a directory can tell its
+// own leftovers from a crash, and whose they were, from anybody else's files.
+const TempMark = ".tmp-"
 
 // Write replaces path with data, mode perm, through a synced temporary file
 // and a rename. It does not sync the directory: a caller writing several files
 // syncs it once after them (SyncDir).
 func Write(path string, data []byte, perm os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), TempPrefix+"*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+TempMark+"*")
 	if err != nil {
 		return err
 	}

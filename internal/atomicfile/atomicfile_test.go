@@ -22,7 +22,7 @@ func TestWriteFileReplacesWhole(t *testing.T) {
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
-	left, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPrefix+"*"))
+	left, _ := filepath.Glob(filepath.Join(dir, "*"+atomicfile.TempMark+"*"))
 	assert.Empty(t, left, "no temporary file left")
 }
 
@@ -32,7 +32,7 @@ func TestWriteFailsCleanly(t *testing.T) {
 	require.NoError(t, os.Mkdir(target, 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(target, "x"), nil, 0o600))
 	assert.Error(t, atomicfile.WriteFile(target, []byte("x"), 0o600), "cannot rename over a non-empty directory")
-	left, _ := filepath.Glob(filepath.Join(dir, atomicfile.TempPrefix+"*"))
+	left, _ := filepath.Glob(filepath.Join(dir, "*"+atomicfile.TempMark+"*"))
 	assert.Empty(t, left, "the temporary file is removed on failure")
 	assert.Error(t, atomicfile.WriteFile(filepath.Join(dir, "missing", "f"), nil, 0o600))
 }

@@ -62,7 +62,7 @@ const (
 
 // New returns a Reader of r that keeps at most max bytes of any one element.
 func New(r io.Reader, max int) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 32<<10), max: max}
+	return &Reader{br: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 // Offset is how many bytes of the answer the Reader has consumed.
