@@ -14,6 +14,10 @@
 //	if err != nil { … }
 //	events, err := c.Events(ctx) // poll; an idle poll is an empty slice
 //
+// A poll drains what it answers. Events holds the whole answer (capped by
+// WithMaxResponseBytes); StreamEvents, which the poller uses, hands over one
+// event at a time however long the answer, each capped by WithMaxEventBytes.
+//
 // Every method takes a context first and returns as soon as it is done, a
 // retry's backoff included. A refusal of the platform comes back wrapping an
 // *herrors.APIError (package github.com/heepr/heepr-go/errors), so
@@ -46,6 +50,10 @@
 // WithMaxDownloadBytes and checked against its SHA-256, and sends the bearer
 // key only to the platform's own origin, never to a signed URL elsewhere or
 // across a redirect.
+//
+// The client logs through log/slog: without WithLogger, Warn and above go to
+// slog.Default() and the rest is dropped; WithLogger(slog.New(slog.DiscardHandler))
+// silences it. No key or token ever reaches a log line.
 //
 // The package sits over client/raw, the client generated from openapi.yaml;
 // Raw hands it out for anything this package does not cover. The poller
