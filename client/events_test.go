@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,15 +31,11 @@ func (c *cutBody) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.calls.Add(1)
 	var body io.Reader = strings.NewReader(c.body)
 	if c.want > int64(len(c.body)) {
-		body = io.MultiReader(body, errReader{io.ErrUnexpectedEOF})
+		body = io.MultiReader(body, iotest.ErrReader(io.ErrUnexpectedEOF))
 	}
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
 		ContentLength: c.want, Body: io.NopCloser(body), Request: req}, nil
 }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func streamClient(t *testing.T, rt http.RoundTripper, opts ...client.Option) *client.Client {
 	t.Helper()

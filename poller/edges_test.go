@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"testing/synctest"
 	"time"
 
@@ -198,14 +199,10 @@ func (c *cutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Path != "/api/events" || c.done.Swap(true) {
 		return c.next.RoundTrip(req)
 	}
-	body := io.MultiReader(strings.NewReader(c.cut), iotestErr{io.ErrUnexpectedEOF})
+	body := io.MultiReader(strings.NewReader(c.cut), iotest.ErrReader(io.ErrUnexpectedEOF))
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
 		ContentLength: int64(len(c.whole)), Body: io.NopCloser(body), Request: req}, nil
 }
-
-type iotestErr struct{ err error }
-
-func (e iotestErr) Read([]byte) (int, error) { return 0, e.err }
 
 // Case 1, the break: an answer cut off mid-event keeps every event before the
 // break (on disk, then handled), and one ERROR line says what was lost.
@@ -284,10 +281,13 @@ func TestEdgeNilHandlerNeverSilent(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			logs := onDefault(t)
 			srv, a, c := agent(t) // no WithLogger: the default
+			var mu sync.Mutex
 			var reported []models.EventKind
 			p, err := poller.New(c, poller.Handlers{NewOrder: newOrder}, poller.WithOnHandlerError(func(_ context.Context, ev poller.EventInfo, err error) {
 				assert.ErrorIs(t, err, poller.ErrUnhandled)
+				mu.Lock() // the hook runs on the handlers' goroutines
 				reported = append(reported, ev.Kind)
+				mu.Unlock()
 			}))
 			require.NoError(t, err)
 			kinds(srv, a)
