@@ -340,7 +340,7 @@ func TestEdgeOnePollerPerJournal(t *testing.T) {
 		err = second.Run(ctx) // at once, not after the minute
 		require.ErrorIs(t, err, poller.ErrJournalLocked)
 		assert.Contains(t, err.Error(), dir)
-		assert.Equal(t, "poller: journal "+dir+": in use by another poller in this process; one poller per journal directory: give each poller its own WithJournal", err.Error())
+		assert.Equal(t, "poller: journal "+dir+": in use by another poller (this process); one poller per journal directory: give each poller its own WithJournal", err.Error())
 
 		close(release)
 		synctest.Wait()

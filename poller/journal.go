@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 
 	"github.com/heepr/heepr-go/internal/atomicfile"
+	"github.com/heepr/heepr-go/internal/filelock"
+	"github.com/heepr/heepr-go/internal/regularfile"
 )
 
 // DefaultDedupWindow is how many recently handled event ids the poller
@@ -85,7 +87,7 @@ func (r *recent) inOrder() []string {
 type journal struct {
 	dir, pending, seenPath string
 	maxLine                int // the longest line read back (segment or seen); longer ones are set aside
-	lock                   io.Closer
+	lock                   *filelock.Lock
 
 	mu        sync.Mutex
 	seq       uint64 // the highest segment number in use
@@ -146,9 +148,12 @@ func openJournal(dir string, window int, maxEvent int64) (*journal, []entry, err
 	if err := os.MkdirAll(j.pending, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("journal %s: %w", dir, err)
 	}
-	lock, err := lockJournal(filepath.Join(dir, "lock"))
+	lock, err := filelock.TryLock(filepath.Join(dir, "lock"))
+	if held, ok := errors.AsType[*filelock.HeldError](err); ok {
+		return nil, nil, fmt.Errorf("journal %s: %w", dir, &lockedError{holder: held.Holder()})
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("journal %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("journal %s: lock: %w", dir, err)
 	}
 	j.lock = lock
 	left, err := j.load()
@@ -195,7 +200,7 @@ func (j *journal) load() ([]entry, error) {
 		}
 		j.seq = max(j.seq, seq, legacySeq)
 		if !de.Type().IsRegular() {
-			j.setAside(path, fmt.Errorf("%s, not a regular file", fileKind(de.Type())))
+			j.setAside(path, fmt.Errorf("%s, not a regular file", regularfile.Kind(de.Type())))
 			continue
 		}
 		if isLegacy {
@@ -504,41 +509,14 @@ func (j *journal) readSegment(seq uint64, path string, done map[int]bool) ([]ent
 type lockedError struct{ holder string }
 
 func (e *lockedError) Error() string {
-	return "in use by " + e.holder + "; one poller per journal directory: give each poller its own WithJournal"
+	return "in use by another poller (" + e.holder + "); one poller per journal directory: give each poller its own WithJournal"
 }
 
 func (e *lockedError) Is(target error) bool { return target == ErrJournalLocked }
 
-// checkRegular keeps f only if it is a regular file: a FIFO or a device in
-// the journal's place is never read.
-func checkRegular(f *os.File) (*os.File, error) {
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s, not a regular file", fileKind(fi.Mode()))
-	}
-	if err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// fileKind names what a journal entry is instead of a regular file.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a plain file"
-}
+// openRegular opens a journal file: a regular file, never through a link,
+// never blocking on a FIFO.
+func openRegular(path string) (*os.File, error) { return regularfile.Open(path, false) }
 
 func truncate(b []byte, n int) []byte {
 	if len(b) > n {

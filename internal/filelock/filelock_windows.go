@@ -1,11 +1,9 @@
 //go:build windows
 
-package poller
+package filelock
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"syscall"
 )
@@ -14,21 +12,21 @@ import (
 // not name.
 const errSharingViolation = syscall.Errno(32)
 
-// lockJournal takes the journal's lock: path opened with no sharing, so that
-// nobody else can open it until the handle is closed (or the process dies, so
-// a crash never leaves it taken).
-func lockJournal(path string) (io.Closer, error) {
+// TryLock takes an exclusive lock on path by opening it with no sharing, so
+// that nobody else can open it until the handle is closed (or the process
+// dies). When another holds it, the error is a *HeldError.
+func TryLock(path string) (*Lock, error) {
 	name, err := syscall.UTF16PtrFromString(path)
 	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
+		return nil, err
 	}
 	h, err := syscall.CreateFile(name, syscall.GENERIC_READ|syscall.GENERIC_WRITE, 0, nil,
 		syscall.OPEN_ALWAYS, syscall.FILE_ATTRIBUTE_NORMAL, 0)
 	if errors.Is(err, errSharingViolation) {
-		return nil, &lockedError{holder: "another poller"}
+		return nil, &HeldError{Path: path}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
+		return nil, err
 	}
-	return os.NewFile(uintptr(h), path), nil
+	return &Lock{f: os.NewFile(uintptr(h), path)}, nil
 }
