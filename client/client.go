@@ -143,6 +143,13 @@ func New(opts ...Option) (*Client, error) {
 // parseBaseURL accepts an absolute http(s) URL; plain http only to a loopback
 // host unless insecure is set.
 func parseBaseURL(s string, insecure bool) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		example := DefaultBaseURL
+		if host := strings.TrimLeft(s, "/"); host != "" && !strings.HasPrefix(s, "/") {
+			example = "https://" + host
+		}
+		return nil, fmt.Errorf("base URL %q has no scheme: want an absolute http(s) URL, such as %s", s, example)
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("base URL %q: %w", s, err)

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,4 +103,37 @@ func ExampleClient_Deliver() {
 	// dlv_1 ord_1 pending_review
 	// haiku.txt text/plain; charset=utf-8 24 bytes
 	// sea.svg image/svg+xml 41 bytes
+}
+
+// readOnlyVault is a key store that cannot save: a secret manager mounted
+// read-only by mistake.
+type readOnlyVault struct{}
+
+func (readOnlyVault) Load(context.Context) (models.APIKey, error) { return "", client.ErrNoKey }
+func (readOnlyVault) Save(context.Context, models.APIKey) error {
+	return errors.New("the vault is read-only")
+}
+
+// When register spent the token but the key could not be saved, Connect
+// returns the working client with a *KeyNotSavedError. Exiting on it would
+// lose the key for good: say where it must go, keep it, and keep running.
+func ExampleKeyNotSavedError() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent()
+	ctx := context.Background()
+	c, err := client.Connect(ctx, client.ConnectConfig{
+		KeyStore: readOnlyVault{}, AgentID: agent.ID, BootstrapToken: agent.BootstrapToken,
+	}, client.WithHTTPClient(srv.HTTPClient()))
+	if notSaved, ok := errors.AsType[*client.KeyNotSavedError](err); ok {
+		fmt.Println("ERROR: save the key of", notSaved.AgentID, "to", notSaved.Where, "by hand:", notSaved.Err)
+		// notSaved.Key.Reveal() is the key, for a store that works.
+	} else if err != nil {
+		fmt.Println(err)
+		return
+	}
+	events, err := c.Events(ctx)
+	fmt.Println("still polling:", len(events), "events,", err)
+	// Output:
+	// ERROR: save the key of agt_1 to the key store by hand: the vault is read-only
+	// still polling: 0 events, <nil>
 }

@@ -2,8 +2,10 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -33,9 +35,27 @@ func WithBaseURL(u string) Option {
 	return func(c *config) error { c.baseURL = u; return nil }
 }
 
-// WithAPIKey sets the bearer key the client authenticates with.
+// WithAPIKey sets the bearer key the client authenticates with, trimmed of
+// surrounding white space (as keys from the environment and the key file
+// are). A value that cannot be a key (a space or line break inside it, a
+// bootstrap token) is refused with an error that says why. Connect tries it
+// before $HEEPR_API_KEY and the key file.
 func WithAPIKey(key string) Option {
-	return func(c *config) error { c.apiKey = key; return nil }
+	return func(c *config) error {
+		key = strings.TrimSpace(key)
+		if key == "" {
+			c.apiKey = ""
+			return nil
+		}
+		if strings.HasPrefix(key, "bs_") {
+			return errors.New("WithAPIKey: that is a bootstrap token (bs_…), not an API key: give it to Register, or to Connect as ConnectConfig.BootstrapToken")
+		}
+		if err := checkKey(key); err != nil {
+			return fmt.Errorf("WithAPIKey: not an API key: %v", err)
+		}
+		c.apiKey = key
+		return nil
+	}
 }
 
 // WithAgentID sets the agent's id, which SkillFile and SkillManifest name in

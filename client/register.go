@@ -13,7 +13,9 @@ import (
 // Register exchanges a one-time bootstrap token (bs_…) for the agent's
 // long-lived API key: STEP 1 of the skill. On success the client authenticates
 // with the new key and knows its agent id; the caller must persist the key
-// (Connect does), since the token is spent.
+// (Connect does), since the token is spent. An answer whose api_key is not a
+// well-formed key, or whose agent_id is not the one asked, is an error, and
+// nothing is installed.
 //
 // Register sends an Idempotency-Key and retries like any write with one, so a
 // lost answer is asked for again rather than lost with the token. On the
@@ -42,14 +44,28 @@ func (c *Client) Register(ctx context.Context, token, agentID string, opts ...Ca
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
-	if reg.APIKey == "" {
-		return nil, fmt.Errorf("register %s: the platform answered without an api_key", agentID)
+	// What the platform answers becomes every later request's credentials:
+	// check it before installing it.
+	if err := checkKey(reg.APIKey.Reveal()); err != nil {
+		return nil, fmt.Errorf("register %s: the platform's answer holds no usable api_key (%v); nothing installed", agentID, err)
 	}
-	if reg.AgentID == "" {
+	switch reg.AgentID {
+	case "":
 		reg.AgentID = agentID
+	case agentID:
+	default:
+		return nil, fmt.Errorf("register %s: the platform answered for agent %q, not the one asked; nothing installed", agentID, truncateID(reg.AgentID))
 	}
 	c.setCredentials(reg.APIKey, reg.AgentID)
 	return &reg, nil
+}
+
+// truncateID shows an id from the network in an error, at most 64 bytes of it.
+func truncateID(id string) string {
+	if len(id) > 64 {
+		return id[:64] + "…"
+	}
+	return id
 }
 
 // keyParam is the Idempotency-Key parameter: none for an empty key.

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log"
 	"os"
 	"os/signal"
@@ -20,7 +21,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := client.Connect(ctx, client.ConnectConfig{}) // STEP 0-2 of the skill
-	if err != nil {
+	if _, notSaved := errors.AsType[*client.KeyNotSavedError](err); notSaved {
+		log.Printf("ERROR %v", err) // the token is spent: keep running, and save the key where it says
+	} else if err != nil {
 		log.Fatal(err)
 	}
 	p, err := poller.New(c, poller.Handlers{

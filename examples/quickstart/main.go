@@ -106,7 +106,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	c, err := client.Connect(ctx, client.ConnectConfig{
 		KeyFile: *keyFile, AgentID: *agentID, BootstrapToken: models.BootstrapToken(*token),
 	}, opts...)
-	if err != nil {
+	if _, notSaved := errors.AsType[*client.KeyNotSavedError](err); notSaved {
+		fmt.Fprintln(os.Stderr, "ERROR", err) // the token is spent: keep running, and save the key where it says
+	} else if err != nil {
 		return err
 	}
 	acct.step("connect", time.Since(t), "agent %s, key %s kept in %s", c.AgentID(), c.APIKey(), *keyFile)

@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,7 +52,11 @@ func main() {
 		os.Exit(1)
 	}
 	c, err := client.Connect(ctx, client.ConnectConfig{KeyFile: filepath.Join(*workDir, client.DefaultKeyFile)}, client.WithLogger(logger))
-	if err != nil {
+	if notSaved, ok := errors.AsType[*client.KeyNotSavedError](err); ok {
+		// The token is spent and the key lives only in this process: keep
+		// serving, and say loudly where the key must go.
+		logger.Error("connect: the new API key was not saved; save it before this process ends", "where", notSaved.Where, "error", err)
+	} else if err != nil {
 		logger.Error("connect", "error", err)
 		os.Exit(1)
 	}
