@@ -13,8 +13,12 @@ import (
 // answers with a 64 KiB message cannot flood a log line.
 const (
 	maxCodeLen      = 64
-	maxMessageLen   = 512
+	maxMessageLen   = 256
 	maxRequestIDLen = 128
+	// maxServerString caps every string the server sets that an APIError
+	// keeps (request id, message), so that %#v of a hostile answer's error
+	// stays small too.
+	maxServerString = 256
 )
 
 // APIError is a refusal by the heepr platform (or by a proxy in front of it):

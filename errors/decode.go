@@ -53,8 +53,8 @@ func FromResponse(resp *http.Response) error {
 		e.Body = readCapped(resp.Body, MaxBodyBytes)
 	}
 	code, message, requestID := decodeBody(e.Body, resp.Header.Get("Content-Type"))
-	e.Code = models.ErrorCode(code)
-	e.Message = redactSecrets(message)
+	e.Code = models.ErrorCode(capString(code, maxCodeLen))
+	e.Message = capString(redactSecrets(message), maxServerString)
 	if e.Message == "" {
 		e.Message = statusMessage(resp.StatusCode)
 	}
@@ -62,6 +62,7 @@ func FromResponse(resp *http.Response) error {
 	if e.RequestID == "" {
 		e.RequestID = strings.TrimSpace(resp.Header.Get("X-Request-Id"))
 	}
+	e.RequestID = capString(e.RequestID, maxServerString)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
 }

@@ -3,7 +3,8 @@ package models
 import (
 	"fmt"
 	"log/slog"
-	"strings"
+
+	iredact "github.com/heepr/heepr-go/internal/redact"
 )
 
 // APIKey is an agent's long-lived API key (`sk_live_…`), sent as
@@ -58,38 +59,12 @@ func (t BootstrapToken) Format(f fmt.State, verb rune) {
 // LogValue makes log/slog record the redacted form.
 func (t BootstrapToken) LogValue() slog.Value { return slog.StringValue(redact(string(t))) }
 
-// redact keeps what identifies a secret without making it usable: the prefix up
-// to its last underscore (`sk_live_`, `bs_`) and, where the secret is long enough
-// that four characters give nothing away, its last four characters.
-func redact(s string) string {
-	if s == "" {
-		return ""
-	}
-	prefix := s[:secretPrefixLen(s)]
-	rest := len(s) - len(prefix)
-	// The tail is kept only when it cannot itself look like a prefix (bs_…),
-	// so that redacting is stable and matches the errors package.
-	if tail := s[len(s)-4:]; rest >= 16 && !strings.ContainsAny(tail, "_-") {
-		return prefix + "…" + tail
-	}
-	return prefix + "…"
-}
-
-// secretPrefixLen is the length of the leading run of lowercase words each
-// ended by an underscore (`sk_live_`, `bs_`), at most 12 bytes.
-func secretPrefixLen(s string) int {
-	i := 0
-	for {
-		j := i
-		for j < len(s) && s[j] >= 'a' && s[j] <= 'z' {
-			j++
-		}
-		if j == i || j >= len(s) || s[j] != '_' || j+1 > 12 {
-			return i
-		}
-		i = j + 1
-	}
-}
+// redact is how a secret prints: its heepr prefix (sk_live_, bs_), and its
+// last four characters where it is long enough that four give nothing away;
+// a secret of another shape keeps no prefix, so a short one prints as "…".
+// The one redactor of the SDK is internal/redact, so this form and the one
+// in errors and logs never disagree.
+func redact(s string) string { return iredact.Secret(s) }
 
 func formatSecret(f fmt.State, verb rune, typeName, s string) {
 	r := redact(s)
