@@ -14,6 +14,7 @@ import (
 
 	heepr "github.com/heepr/heepr-go"
 	"github.com/heepr/heepr-go/client/raw"
+	"github.com/heepr/heepr-go/internal/redact"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -72,6 +73,8 @@ type Client struct {
 	key     models.APIKey
 	bearer  string // "Bearer <key>", kept with the key so a request does not build it
 	agentID string
+	tokens  []string      // bootstrap tokens this client registered with
+	known   *redact.Known // the redactor of key and tokens, rebuilt when they change
 }
 
 // New returns a Client configured by opts. It reads no environment (Connect
@@ -112,7 +115,6 @@ func New(opts ...Option) (*Client, error) {
 		baseStr:   strings.TrimSuffix(base.String(), "/"),
 		server:    strings.TrimSuffix(base.String(), "/") + "/",
 		hc:        cfg.hc,
-		log:       cfg.logger,
 		retry:     cfg.retry.withDefaults(),
 		attempt:   cfg.attempt,
 		userAgent: ua,
@@ -123,6 +125,9 @@ func New(opts ...Option) (*Client, error) {
 		insecure:  cfg.insecure,
 		agentID:   cfg.agentID,
 	}
+	// Every line the client (and the poller over it) logs passes the
+	// client's redactor, which knows the client's own key.
+	c.log = slog.New(&redactingHandler{next: cfg.logger.Handler(), c: c})
 	c.dl = c.downloadClient()
 	c.setCredentials(models.APIKey(cfg.apiKey), "")
 	if c.pollTemplate, err = raw.NewPollEventsRequest(c.server); err != nil {
@@ -207,6 +212,9 @@ func (c *Client) APIKey() models.APIKey {
 func (c *Client) setCredentials(key models.APIKey, agentID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if key != c.key || c.known == nil {
+		c.known = redact.NewKnown(append([]string{key.Reveal()}, c.tokens...)...)
+	}
 	c.key = key
 	c.bearer = ""
 	if key != "" {
@@ -215,6 +223,24 @@ func (c *Client) setCredentials(key models.APIKey, agentID string) {
 	if agentID != "" {
 		c.agentID = agentID
 	}
+}
+
+// rememberToken adds a bootstrap token to what the redactor looks for: a
+// refusal of register may echo it in any form.
+func (c *Client) rememberToken(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokens = append(c.tokens, token)
+	c.known = redact.NewKnown(append([]string{c.key.Reveal()}, c.tokens...)...)
+}
+
+// redact is the client's one redactor: its own key and tokens in any form a
+// server may echo them in, then anything shaped like a heepr secret.
+func (c *Client) redact(s string) string {
+	c.mu.RLock()
+	k := c.known
+	c.mu.RUnlock()
+	return k.String(s)
 }
 
 // authorize sets the headers every request carries: the bearer key (unless the

@@ -4,11 +4,9 @@ package client_test
 // (issue 13).
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,28 +24,6 @@ import (
 	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
 )
-
-// logLines records what a client logs, at every level.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logLines) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // Case 1: a key given with WithAPIKey is the first source Connect tries.
 func TestConnectUsesWithAPIKey(t *testing.T) {

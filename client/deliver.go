@@ -59,8 +59,8 @@ func (d Delivery) payload() models.DeliveryPayload {
 // Deliver returns only when nothing it started still reads a file: no
 // goroutine outlives it.
 func (c *Client) Deliver(ctx context.Context, orderID string, d Delivery, opts ...CallOption) (*models.DeliveryReceipt, error) {
-	if orderID == "" {
-		return nil, errors.New("deliver: empty order id")
+	if err := checkPathID("order id", orderID); err != nil {
+		return nil, fmt.Errorf("deliver: %w", err)
 	}
 	p := d.payload()
 	if p.Message == "" && p.Text == "" && len(p.Links) == 0 && len(d.Files) == 0 {
@@ -81,12 +81,29 @@ func (c *Client) Deliver(ctx context.Context, orderID string, d Delivery, opts .
 	}
 	var receipt models.DeliveryReceipt
 	err = c.do(ctx, "deliver", req, cc, c.attempt, func(res *http.Response) error {
-		return decodeJSON(res, &receipt, c.maxBody)
+		return decodeReceipt(res, &receipt, c.maxBody)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deliver %s: %w", orderID, err)
 	}
 	return &receipt, nil
+}
+
+// decodeReceipt reads a delivery's receipt and holds it to the spec: a
+// receipt without its id, order or state says nothing about the delivery.
+func decodeReceipt(res *http.Response, r *models.DeliveryReceipt, max int64) error {
+	if err := decodeJSON(res, r, max); err != nil {
+		return err
+	}
+	if m := missing("id", r.ID, "order_id", r.OrderID, "state", string(r.State)); m != "" {
+		return herrors.NewInvalidResponse(res, "the delivery receipt has no "+m)
+	}
+	for i, f := range r.Files {
+		if m := missing("name", f.Name, "sha256", f.SHA256); m != "" {
+			return herrors.NewInvalidResponse(res, fmt.Sprintf("file %d of the delivery receipt has no %s", i+1, m))
+		}
+	}
+	return nil
 }
 
 // deliverFiles sends a multipart delivery.
@@ -129,9 +146,11 @@ func (c *Client) deliverFiles(ctx context.Context, orderID string, p models.Deli
 		req.GetBody = up.body
 	}
 	var receipt models.DeliveryReceipt
-	// No attempt timeout: an upload takes as long as its files do.
+	// No attempt timeout for the whole: an upload takes as long as its files
+	// do. Once the body is sent, the answer gets the attempt timeout.
+	cc.answerTimeout = c.attempt
 	err = c.do(ctx, "deliver", req, cc, 0, func(res *http.Response) error {
-		return decodeJSON(res, &receipt, c.maxBody)
+		return decodeReceipt(res, &receipt, c.maxBody)
 	})
 	// The cause of a failed attempt may be a file: it says more than the
 	// transport's report of a body cut short.

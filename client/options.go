@@ -59,9 +59,18 @@ func WithAPIKey(key string) Option {
 }
 
 // WithAgentID sets the agent's id, which SkillFile and SkillManifest name in
-// their paths. Register and Connect set it too.
+// their paths. Register and Connect set it too. An id that cannot name one
+// path segment (".", "..", a control character, over 256 bytes) is refused.
 func WithAgentID(id string) Option {
-	return func(c *config) error { c.agentID = id; return nil }
+	return func(c *config) error {
+		if id != "" {
+			if err := checkPathID("agent id", id); err != nil {
+				return fmt.Errorf("WithAgentID: %w", err)
+			}
+		}
+		c.agentID = id
+		return nil
+	}
 }
 
 // WithHTTPClient sets the *http.Client requests go through (default
@@ -193,6 +202,9 @@ type callConfig struct {
 	idemKeySet bool
 	noRetry    bool
 	progress   func(sent, total int64)
+	// answerTimeout bounds the wait for an upload's answer once its body is
+	// sent (set by Deliver with files, from WithAttemptTimeout).
+	answerTimeout time.Duration
 }
 
 // WithIdempotencyKey sets the Idempotency-Key of one write, instead of the one

@@ -6,14 +6,18 @@ import (
 	"net/http"
 
 	"github.com/heepr/heepr-go/client/raw"
+	herrors "github.com/heepr/heepr-go/errors"
 	"github.com/heepr/heepr-go/models"
 )
 
 // Decline declines an order with a structured reason and an optional message
 // for the owner and customer.
 func (c *Client) Decline(ctx context.Context, orderID string, reason models.DeclineReason, message string, opts ...CallOption) error {
-	if orderID == "" || reason == "" {
-		return fmt.Errorf("decline %q: want an order id and a reason", orderID)
+	if err := checkPathID("order id", orderID); err != nil {
+		return fmt.Errorf("decline: %w", err)
+	}
+	if reason == "" {
+		return fmt.Errorf("decline %s: empty reason", orderID)
 	}
 	cc := callOptions(opts)
 	params := &models.DeclineOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "decline", orderID))}
@@ -30,8 +34,11 @@ func (c *Client) Decline(ctx context.Context, orderID string, reason models.Decl
 // Flag flags an order as illegal or policy-violating; the order parks in
 // flagged until the owner reviews it.
 func (c *Client) Flag(ctx context.Context, orderID string, reason models.FlagReason, message string, opts ...CallOption) error {
-	if orderID == "" || reason == "" {
-		return fmt.Errorf("flag %q: want an order id and a reason", orderID)
+	if err := checkPathID("order id", orderID); err != nil {
+		return fmt.Errorf("flag: %w", err)
+	}
+	if reason == "" {
+		return fmt.Errorf("flag %s: empty reason", orderID)
 	}
 	cc := callOptions(opts)
 	params := &models.FlagOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "flag", orderID))}
@@ -45,8 +52,14 @@ func (c *Client) Flag(ctx context.Context, orderID string, reason models.FlagRea
 	return nil
 }
 
-// discardAck reads an OrderAck, checking it is JSON, and drops it.
+// discardAck reads an OrderAck, holding it to the spec, and drops it.
 func (c *Client) discardAck(res *http.Response) error {
 	var ack models.OrderAck
-	return decodeJSON(res, &ack, c.maxBody)
+	if err := decodeJSON(res, &ack, c.maxBody); err != nil {
+		return err
+	}
+	if m := missing("order_id", ack.OrderID, "state", string(ack.State)); m != "" {
+		return herrors.NewInvalidResponse(res, "the order's acknowledgement has no "+m)
+	}
+	return nil
 }

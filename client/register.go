@@ -27,8 +27,8 @@ func (c *Client) Register(ctx context.Context, token, agentID string, opts ...Ca
 	if token == "" {
 		return nil, errors.New("register: empty bootstrap token")
 	}
-	if agentID == "" {
-		return nil, errors.New("register: empty agent id")
+	if err := checkPathID("agent id", agentID); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
 	}
 	cc := callOptions(opts)
 	params := &models.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
@@ -37,6 +37,7 @@ func (c *Client) Register(ctx context.Context, token, agentID string, opts ...Ca
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
 	req.Header.Set("Authorization", "Bootstrap "+token)
+	c.rememberToken(token)
 	var reg models.Registration
 	err = c.do(ctx, "register", req, cc, c.attempt, func(res *http.Response) error {
 		return decodeJSON(res, &reg, c.maxBody)

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"sync"
 	"time"
 
 	herrors "github.com/heepr/heepr-go/errors"
 	"github.com/heepr/heepr-go/internal/backoff"
+	"github.com/heepr/heepr-go/models"
 )
 
 // RetryPolicy says when and how often the client tries a call again. It
@@ -108,7 +112,7 @@ func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http
 			}
 			req.Body = body
 		}
-		err := c.attempt1(ctx, op, hc, req, attempt, timeout, handle)
+		err := c.attempt1(ctx, op, hc, req, attempt, limits{total: timeout, afterBody: cc.answerTimeout}, handle)
 		if err == nil {
 			return nil
 		}
@@ -124,6 +128,12 @@ func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http
 			retry = false // a one-shot body cannot be sent again
 		}
 		if !retry || attempt >= maxAttempts {
+			if errors.Is(err, herrors.ErrInvalidResponse) && !idempotentMethod(req.Method) {
+				// A success status with an answer that breaks the contract:
+				// the write may well have happened, and nobody may know.
+				c.log.ErrorContext(ctx, "heepr: the platform accepted a write but its answer breaks the API contract; the write may have happened: check before repeating it",
+					"op", op, "error", err)
+			}
 			return wrapAttempts(attempt, err)
 		}
 		wait := policy.Delay(attempt)
@@ -148,15 +158,34 @@ func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http
 	}
 }
 
+// limits bound one attempt: total from its start (0: none), afterBody from
+// the moment its request body has been sent whole to the end of the answer
+// (0: none), so that an upload of any length still gets an answer in time.
+type limits struct {
+	total, afterBody time.Duration
+}
+
 // attempt1 makes one attempt.
-func (c *Client) attempt1(ctx context.Context, op string, hc *http.Client, req *http.Request, attempt int, timeout time.Duration, handle func(*http.Response) error) error {
+func (c *Client) attempt1(ctx context.Context, op string, hc *http.Client, req *http.Request, attempt int, lim limits, handle func(*http.Response) error) error {
 	actx, cancel := ctx, context.CancelFunc(func() {})
-	if timeout > 0 {
-		actx, cancel = context.WithTimeout(ctx, timeout)
+	if lim.total > 0 {
+		actx, cancel = context.WithTimeout(ctx, lim.total)
 	}
 	defer cancel()
+	send := req.WithContext(actx)
+	if lim.afterBody > 0 && req.Body != nil && req.Body != http.NoBody {
+		var stop func()
+		send, stop = answerWithin(send, lim.afterBody)
+		defer stop()
+	}
 	start := time.Now()
-	res, err := hc.Do(req.WithContext(actx))
+	res, err := hc.Do(send)
+	if err != nil {
+		if cause := context.Cause(send.Context()); errors.As(cause, new(*answerTimeoutError)) && ctx.Err() == nil {
+			err = cause // the transport says "canceled"; the cause says why
+		}
+		redactURLError(err)
+	}
 	// Guarded: building the attributes costs allocations on every poll even
 	// when the logger discards them.
 	debug := c.log.Enabled(ctx, slog.LevelDebug)
@@ -170,13 +199,119 @@ func (c *Client) attempt1(ctx context.Context, op string, hc *http.Client, req *
 	defer res.Body.Close()
 	if debug {
 		c.log.DebugContext(ctx, "heepr: attempt", "op", op, "method", req.Method, "path", req.URL.Path,
-			"attempt", attempt, "status", res.StatusCode, "request_id", res.Header.Get("X-Request-Id"), "duration", time.Since(start))
+			"attempt", attempt, "status", res.StatusCode, "request_id", capServerString(res.Header.Get("X-Request-Id")), "duration", time.Since(start))
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return herrors.FromResponse(res)
+		return c.redactError(herrors.FromResponse(res))
 	}
-	return handle(res) // inside the attempt's timeout: reading the answer is part of it
+	err = handle(res) // inside the attempt's timeout: reading the answer is part of it
+	if cause := context.Cause(send.Context()); err != nil && errors.As(cause, new(*answerTimeoutError)) && ctx.Err() == nil {
+		return cause
+	}
+	return c.redactError(err)
 }
+
+// redactError passes what the server wrote into an error through the
+// client's redactor, which knows the client's own key: a server that echoes
+// the key without its prefix is not matched by the errors package's patterns.
+func (c *Client) redactError(err error) error {
+	if apiErr, ok := errors.AsType[*herrors.APIError](err); ok {
+		apiErr.Message = c.redact(apiErr.Message)
+		apiErr.RequestID = c.redact(apiErr.RequestID)
+		apiErr.Code = models.ErrorCode(c.redact(string(apiErr.Code)))
+	}
+	if ire, ok := errors.AsType[*herrors.InvalidResponseError](err); ok {
+		ire.Reason = c.redact(ire.Reason)
+		ire.RequestID = c.redact(ire.RequestID)
+	}
+	return err
+}
+
+// answerTimeoutError is an attempt whose body was sent whole and whose answer
+// did not come within the attempt timeout. It is a timeout: the write is
+// retried under the same Idempotency-Key, and the platform keeps one effect.
+type answerTimeoutError struct{ after time.Duration }
+
+func (e *answerTimeoutError) Error() string {
+	return fmt.Sprintf("no answer within %s of the request being sent whole (WithAttemptTimeout)", e.after)
+}
+
+// Unwrap returns context.DeadlineExceeded: the attempt's own deadline, which
+// herrors.IsRetryable counts as a timeout.
+func (e *answerTimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// answerWithin returns req with a body that, once read to its end, starts a
+// timer of d that cancels req's context with an *answerTimeoutError; stop
+// ends the timer and the context.
+func answerWithin(req *http.Request, d time.Duration) (*http.Request, func()) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	w := &sentWatcher{r: req.Body, d: d, fire: func() { cancel(&answerTimeoutError{after: d}) }}
+	out := req.WithContext(ctx)
+	out.Body = w
+	return out, func() {
+		w.stop()
+		cancel(nil)
+	}
+}
+
+// sentWatcher is a request body that starts a timer once the transport has
+// read it to its end. The transport reads it on its own goroutine, so the
+// timer is guarded.
+type sentWatcher struct {
+	r    io.ReadCloser
+	d    time.Duration
+	fire func()
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+}
+
+func (w *sentWatcher) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		w.mu.Lock()
+		if w.timer == nil && !w.stopped {
+			w.timer = time.AfterFunc(w.d, w.fire)
+		}
+		w.mu.Unlock()
+	}
+	return n, err
+}
+
+func (w *sentWatcher) Close() error { return w.r.Close() }
+
+func (w *sentWatcher) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// redactURLError takes the query off the URL a *url.Error names: it may be a
+// signature, and the error travels to logs.
+func redactURLError(err error) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		if pu, perr := url.Parse(ue.URL); perr == nil {
+			ue.URL = redactURL(pu)
+		} else {
+			ue.URL = "(unparsable URL)"
+		}
+	}
+}
+
+// capServerString cuts a string the server set (a request id, a header) to
+// 256 bytes, so a hostile answer cannot blow a log line up.
+func capServerString(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "…"
+	}
+	return s
+}
+
+func idempotentMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
 func wrapAttempts(attempts int, err error) error {
 	if attempts <= 1 {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/heepr/heepr-go/client/raw"
+	herrors "github.com/heepr/heepr-go/errors"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -23,8 +24,8 @@ func (c *Client) SetStatus(ctx context.Context, status models.AgentStatus, opts 
 // ReportProgress reports progress on an in-flight order (POST /status): percent
 // from 0 to 100 and an optional message for the owner and customer.
 func (c *Client) ReportProgress(ctx context.Context, orderID string, percent int, message string, opts ...CallOption) error {
-	if orderID == "" {
-		return fmt.Errorf("progress: empty order id")
+	if err := checkPathID("order id", orderID); err != nil {
+		return fmt.Errorf("progress: %w", err)
 	}
 	if percent < 0 || percent > 100 {
 		return fmt.Errorf("progress %s: percent %d is outside 0 to 100", orderID, percent)
@@ -45,6 +46,12 @@ func (c *Client) postStatus(ctx context.Context, op, target string, u models.Sta
 	}
 	return c.do(ctx, op, req, cc, c.attempt, func(res *http.Response) error {
 		var ack models.StatusAck
-		return decodeJSON(res, &ack, c.maxBody)
+		if err := decodeJSON(res, &ack, c.maxBody); err != nil {
+			return err
+		}
+		if m := missing("agent_id", ack.AgentID, "status", string(ack.Status)); m != "" {
+			return herrors.NewInvalidResponse(res, "the status acknowledgement has no "+m)
+		}
+		return nil
 	})
 }
