@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,7 +116,7 @@ func (c *Client) SyncSkill(ctx context.Context, dir string) (changed []string, e
 			return changed, fmt.Errorf("%s: %w", name, err)
 		}
 		if err := atomicfile.Write(path, b, skillFileMode); err != nil {
-			return changed, fmt.Errorf("write %s: %w", name, err)
+			return changed, writeError(name, err)
 		}
 		changed, dirty = append(changed, name), true
 	}
@@ -128,11 +129,25 @@ func (c *Client) SyncSkill(ctx context.Context, dir string) (changed []string, e
 			return changed, err
 		}
 		if err := atomicfile.Write(path, manifest, skillFileMode); err != nil {
-			return changed, fmt.Errorf("write skill.json: %w", err)
+			return changed, writeError(string(models.SkillFileNameSkillJSON), err)
 		}
 		changed, dirty = append(changed, string(models.SkillFileNameSkillJSON)), true
 	}
 	return changed, syncDir()
+}
+
+// writeError names the file a failed write was for, not the temporary file
+// it went through: that one is gone, and its random name would make each
+// failure look new to a log that throttles repeats (the poller's). The
+// operation's error stays wrapped, for errors.Is.
+func writeError(name string, err error) error {
+	if le, ok := errors.AsType[*os.LinkError](err); ok {
+		return fmt.Errorf("write %s: rename into place: %w", name, le.Err)
+	}
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("write %s: %s: %w", name, pe.Op, pe.Err)
+	}
+	return fmt.Errorf("write %s: %w", name, err)
 }
 
 // skillFileNames is the files m lists but skill.json itself (which cannot
