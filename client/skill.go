@@ -39,8 +39,8 @@ func (c *Client) Skill(ctx context.Context, opts ...CallOption) (*models.Skill, 
 
 // SkillFile returns the bytes of one file of the agent's skill package
 // (SKILL.md, HEARTBEAT_EVENTS.md, RULES.md, API.md or skill.json), at most
-// WithMaxResponseBytes of them, and only bytes it has checked. It needs the
-// agent id (ErrNoAgentID).
+// [WithMaxResponseBytes] of them, and only bytes it has checked. It needs the
+// agent id ([ErrNoAgentID]).
 //
 // It asks for the file's media type (Accept: text/markdown for a .md file,
 // application/json for skill.json) and refuses an answer of another one; a
@@ -48,7 +48,7 @@ func (c *Client) Skill(ctx context.Context, opts ...CallOption) (*models.Skill, 
 // checked against its SHA-256 in skill.json, which SkillFile reads first, so
 // such a call makes two requests. A wrong media type, a file that does not
 // match its hash, or one skill.json gives no hash for is an error wrapping
-// herrors.ErrInvalidResponse that names the file, and is not retried: when
+// [herrors.ErrInvalidResponse] that names the file, and is not retried: when
 // the package changed between the two reads, call again. To keep a verified
 // copy of the whole package on disk, use [Client.SyncSkill].
 func (c *Client) SkillFile(ctx context.Context, name models.SkillFileName, opts ...CallOption) ([]byte, error) {
@@ -77,9 +77,9 @@ func (c *Client) SkillFile(ctx context.Context, name models.SkillFileName, opts 
 
 // SkillManifest returns skill.json, typed: the owner's poll cadence and a
 // SHA-256 per file. A manifest that names no cadence gets
-// DefaultPollIntervalMinutes; one out of the range 1 to 60 is returned as it
+// [DefaultPollIntervalMinutes]; one out of the range 1 to 60 is returned as it
 // came (the poller clamps it). An answer that is not application/json, or not
-// a JSON object, is an error wrapping herrors.ErrInvalidResponse.
+// a JSON object, is an error wrapping [herrors.ErrInvalidResponse].
 func (c *Client) SkillManifest(ctx context.Context, opts ...CallOption) (*models.SkillManifest, error) {
 	m, _, err := c.manifest(ctx, callOptions(opts))
 	if err != nil {

@@ -33,13 +33,13 @@ const maxSkillFileName = 255
 // an agent can hand SKILL.md and RULES.md to its model from disk and know they
 // are the platform's, and current. It returns the names of the files it wrote,
 // sorted; none when the copy was current. It needs the agent id
-// (ErrNoAgentID).
+// ([ErrNoAgentID]).
 //
 // It reads skill.json once, then, for each file skill.json lists, compares
 // the SHA-256 of the copy in dir with skill.json's and downloads only the
-// files that differ (or are missing), each checked as SkillFile checks it
-// (media type, SHA-256) before it is written. skill.json itself is written
-// last, and only when its bytes changed. What SyncSkill promises:
+// files that differ (or are missing), each checked as [Client.SkillFile]
+// checks it (media type, SHA-256) before it is written. skill.json itself is
+// written last, and only when its bytes changed. What SyncSkill promises:
 //
 //   - dir is created, mode 0700, if it does not exist; every file is written
 //     mode 0600, atomically (a synced temporary file renamed over the old
@@ -49,18 +49,20 @@ const maxSkillFileName = 255
 //     after, so a crash mid-sync leaves the old skill.json (with some files
 //     already new), and the next SyncSkill fetches whatever still differs.
 //   - Only names that are one plain file name are written: not empty, not "."
-//     or "..", no '/' or '\\', no control character, valid UTF-8, at most 255
-//     bytes. A skill.json that lists any other name is refused whole, before
-//     anything is fetched or written, with an error wrapping
-//     herrors.ErrInvalidResponse that names it.
+//     or "..", no slash or backslash, no control character, valid UTF-8, at
+//     most 255 bytes (and on Windows no name the system reserves). A
+//     skill.json that lists any other name is refused whole, before any other
+//     file is fetched or anything written, with an error wrapping
+//     [herrors.ErrInvalidResponse] that names it.
 //   - When a file fails (its download, its check, its write), SyncSkill stops
 //     and returns the error, naming the file, with the names already written;
 //     skill.json is then not written.
 //   - Files in dir that skill.json does not list are left alone.
 //
-// Every read is capped by WithMaxResponseBytes, on the network and on disk.
-// Two SyncSkill calls into the same dir at once each leave whole files, but
-// may interleave old and new ones; the poller's WithSkillDir makes one caller.
+// Every read is capped by [WithMaxResponseBytes], on the network and on
+// disk. Two SyncSkill calls into the same dir at once each leave whole files,
+// but may leave old and new ones side by side: keep one writer per directory
+// (a poller with WithSkillDir is one).
 func (c *Client) SyncSkill(ctx context.Context, dir string) (changed []string, err error) {
 	if dir == "" {
 		return nil, errors.New("sync skill: no directory given")

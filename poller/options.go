@@ -164,9 +164,9 @@ func WithOnHandlerError(fn func(ctx context.Context, ev EventInfo, err error)) O
 
 // WithSkillDir keeps a verified copy of the agent's skill package (SKILL.md,
 // RULES.md, HEARTBEAT_EVENTS.md, API.md, skill.json) in dir, for an agent that
-// hands those files to its model: the poller calls client.Client.SyncSkill
+// hands those files to its model: the poller calls [client.Client.SyncSkill]
 // at its first skill check, so dir is filled at start, and again whenever the
-// skill's content hash changes, before WithOnSkillChange hears of the change.
+// skill's content hash changes, before [WithOnSkillChange] hears of the change.
 // A hook that reads dir therefore reads the new package whole, never half old
 // and half new. See SyncSkill for what is written and how (dir mode 0700,
 // files 0600, each replaced atomically, skill.json last).
@@ -174,8 +174,8 @@ func WithOnHandlerError(fn func(ctx context.Context, ev EventInfo, err error)) O
 // A sync that fails is logged at warn level (once a minute while it repeats
 // identically) and the change is not taken as seen: the next tick syncs
 // again, and the hook hears of the change only once dir holds it. The sync
-// needs the skill check and the agent id, so New refuses WithSkillDir with
-// WithoutSkillCheck or with a client that has no agent id.
+// needs the skill check and the agent id, so [New] refuses WithSkillDir with
+// [WithoutSkillCheck] or with a client that has no agent id.
 func WithSkillDir(dir string) Option {
 	return func(c *config) error {
 		if dir == "" {
@@ -193,7 +193,7 @@ type SkillChange struct {
 	Manifest *models.SkillManifest
 	// Cadence is the cadence the poller follows from now on.
 	Cadence time.Duration
-	// Synced names the files WithSkillDir's directory got for this change,
+	// Synced names the files [WithSkillDir]'s directory got for this change,
 	// sorted (skill.json among them when it changed); nil without
 	// WithSkillDir. The directory holds the new package when the hook runs.
 	Synced []string
