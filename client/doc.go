@@ -51,6 +51,12 @@
 // key only to the platform's own origin, never to a signed URL elsewhere or
 // across a redirect.
 //
+// The skill package (SKILL.md, RULES.md and the rest, indexed by skill.json)
+// comes checked: SkillFile asks for each file's media type and checks it
+// against its SHA-256 in skill.json, and SyncSkill keeps a verified copy of
+// the whole package in a directory, rewriting only the files that changed,
+// each atomically, skill.json last.
+//
 // The client logs through log/slog: without WithLogger, Warn and above go to
 // slog.Default() and the rest is dropped; WithLogger(slog.New(slog.DiscardHandler))
 // silences it. No key or token ever reaches a log line.

@@ -105,6 +105,32 @@ func ExampleClient_Deliver() {
 	// sea.svg image/svg+xml 41 bytes
 }
 
+// SyncSkill keeps the skill package on disk for the agent's model: the first
+// call writes every file, a call after the platform publishes a new RULES.md
+// writes only it and skill.json, and the files are always the checked ones.
+func ExampleClient_SyncSkill() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithAgentID(agent.ID),
+		client.WithHTTPClient(srv.HTTPClient()))
+	dir, _ := os.MkdirTemp("", "heepr-skill-")
+	defer os.RemoveAll(dir)
+
+	changed, err := c.SyncSkill(context.Background(), dir)
+	fmt.Println(changed, err)
+	srv.PublishSkill(models.SkillFileNameRULESMd, "# RULES\n\nDecline what you cannot do well.\n")
+	changed, err = c.SyncSkill(context.Background(), dir)
+	fmt.Println(changed, err)
+	rules, _ := os.ReadFile(filepath.Join(dir, "RULES.md"))
+	fmt.Print(string(rules))
+	// Output:
+	// [API.md HEARTBEAT_EVENTS.md RULES.md SKILL.md skill.json] <nil>
+	// [RULES.md skill.json] <nil>
+	// # RULES
+	//
+	// Decline what you cannot do well.
+}
+
 // readOnlyVault is a key store that cannot save: a secret manager mounted
 // read-only by mistake.
 type readOnlyVault struct{}

@@ -8,7 +8,9 @@
 //     minutes, default 20. Each interval varies by ±10% (WithJitter) so agents
 //     spread apart, and the one after the first poll lands anywhere within the
 //     cadence, so a fleet started together does not poll together. No gap
-//     between polls passes MaxGap, inside the online window.
+//     between polls passes MaxGap, inside the online window. WithSkillDir
+//     keeps a verified copy of the skill package on disk, filled at start and
+//     synced on each change before WithOnSkillChange hears of it.
 //   - Failures: one schedule, the poller's own (its polls are not retried by
 //     the client): full-jitter backoff honouring Retry-After, never waiting past
 //     the heartbeat deadline while the platform answers. A refused key stops Run

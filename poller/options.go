@@ -20,6 +20,7 @@ type config struct {
 	grace           time.Duration
 	dedup           int
 	skillCheck      bool
+	skillDir        string
 	statusUpdates   bool
 	onHandlerError  func(context.Context, EventInfo, error)
 	onSkillChange   func(context.Context, SkillChange)
@@ -161,6 +162,30 @@ func WithOnHandlerError(fn func(ctx context.Context, ev EventInfo, err error)) O
 	return func(c *config) error { c.onHandlerError = fn; return nil }
 }
 
+// WithSkillDir keeps a verified copy of the agent's skill package (SKILL.md,
+// RULES.md, HEARTBEAT_EVENTS.md, API.md, skill.json) in dir, for an agent that
+// hands those files to its model: the poller calls [client.Client.SyncSkill]
+// at its first skill check, so dir is filled at start, and again whenever the
+// skill's content hash changes, before [WithOnSkillChange] hears of the change.
+// A hook that reads dir therefore reads the new package whole, never half old
+// and half new. See SyncSkill for what is written and how (dir mode 0700,
+// files 0600, each replaced atomically, skill.json last).
+//
+// A sync that fails is logged at warn level (once a minute while it repeats
+// identically) and the change is not taken as seen: the next tick syncs
+// again, and the hook hears of the change only once dir holds it. The sync
+// needs the skill check and the agent id, so [New] refuses WithSkillDir with
+// [WithoutSkillCheck] or with a client that has no agent id.
+func WithSkillDir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return errors.New("WithSkillDir: empty directory")
+		}
+		c.skillDir = dir
+		return nil
+	}
+}
+
 // SkillChange is what WithOnSkillChange hears: the skill whose content hash
 // changed, and skill.json as it now reads (nil if it could not be read).
 type SkillChange struct {
@@ -168,11 +193,16 @@ type SkillChange struct {
 	Manifest *models.SkillManifest
 	// Cadence is the cadence the poller follows from now on.
 	Cadence time.Duration
+	// Synced names the files [WithSkillDir]'s directory got for this change,
+	// sorted (skill.json among them when it changed); nil without
+	// WithSkillDir. The directory holds the new package when the hook runs.
+	Synced []string
 }
 
 // WithOnSkillChange sets the hook called when the skill's content hash changes
 // between two checks (not on the first check). The poller has already picked
-// up the new cadence.
+// up the new cadence and, with WithSkillDir, written the new files. It runs on
+// the poll loop: keep it quick.
 func WithOnSkillChange(fn func(ctx context.Context, change SkillChange)) Option {
 	return func(c *config) error { c.onSkillChange = fn; return nil }
 }

@@ -105,6 +105,14 @@ func New(c *client.Client, h Handlers, opts ...Option) (*Poller, error) {
 			return nil, fmt.Errorf("poller: %w", err)
 		}
 	}
+	if cfg.skillDir != "" {
+		switch {
+		case !cfg.skillCheck:
+			return nil, errors.New("poller: WithSkillDir syncs the skill package when the skill check sees it change, and WithoutSkillCheck turns the check off: drop one of the two")
+		case c.AgentID() == "":
+			return nil, errors.New("poller: WithSkillDir: the client has no agent id, so the skill package cannot be read: give the client its id (client.WithAgentID, or use client.Connect)")
+		}
+	}
 	if cfg.cadence == 0 {
 		switch {
 		case !cfg.skillCheck:
@@ -395,8 +403,9 @@ func (r *run) queue(e entry) {
 }
 
 // checkSkill reads GET /skill; when the content hash changed, it re-reads
-// skill.json for the cadence and calls the hook. Only a refused key is an
-// error: anything else leaves the cadence as it was until the next tick.
+// skill.json for the cadence, syncs WithSkillDir's directory, and calls the
+// hook. Only a refused key is an error: anything else leaves the cadence and
+// the directory as they were until the next tick, the hash not taken as seen.
 func (r *run) checkSkill(ctx context.Context) error {
 	p := r.p
 	s, err := p.c.Skill(ctx, client.WithoutRetry())
@@ -425,11 +434,26 @@ func (r *run) checkSkill(ctx context.Context) error {
 			r.cadence = clampCadence(time.Duration(m.PollIntervalMinutes) * time.Minute)
 		}
 	}
+	var synced []string
+	if dir := p.cfg.skillDir; dir != "" {
+		// Before the hook: what it reads in dir is the new package whole.
+		synced, err = p.c.SyncSkill(ctx, dir)
+		if err != nil {
+			if herrors.IsFatalAuth(err) {
+				return fmt.Errorf("poller: %w", err)
+			}
+			r.logs.failed(ctx, "heepr poller: skill sync failed", err, "dir", dir, "written", synced)
+			return nil // try again next tick: the hash is not taken as seen
+		}
+		if len(synced) > 0 {
+			p.log.InfoContext(ctx, "heepr poller: skill package written", "dir", dir, "files", synced)
+		}
+	}
 	r.skill = s.ContentHash
 	if changed {
 		p.log.InfoContext(ctx, "heepr poller: skill changed", "content_hash", s.ContentHash, "cadence", r.cadence)
 		if p.cfg.onSkillChange != nil {
-			p.cfg.onSkillChange(ctx, SkillChange{Skill: *s, Manifest: m, Cadence: r.cadence})
+			p.cfg.onSkillChange(ctx, SkillChange{Skill: *s, Manifest: m, Cadence: r.cadence, Synced: synced})
 		}
 	}
 	return nil

@@ -29,12 +29,17 @@ func newThrottle(l *slog.Logger, every time.Duration) *throttle {
 }
 
 // signature is what makes two failures the same: for a refusal of the
-// platform its status and code (its message and request id vary), else the
-// error's text.
+// platform its status and code (its message and request id vary), for an
+// answer that breaks the contract its status and reason (its request id
+// varies), else the error's text.
 func signature(msg string, err error) string {
 	var apiErr *herrors.APIError
 	if errors.As(err, &apiErr) {
 		return fmt.Sprintf("%s|%d|%s", msg, apiErr.StatusCode, apiErr.Code)
+	}
+	var invalid *herrors.InvalidResponseError
+	if errors.As(err, &invalid) {
+		return fmt.Sprintf("%s|%d|invalid|%s", msg, invalid.StatusCode, invalid.Reason)
 	}
 	return msg + "|" + err.Error()
 }
