@@ -77,6 +77,8 @@ func TestPathIDsRefused(t *testing.T) {
 	assert.ErrorContains(t, err, `WithAgentID: agent id ".." is a dot segment, not an id`)
 	_, err = c.Register(ctx, "bs_abcdefghijkl", "..")
 	assert.ErrorContains(t, err, "agent id")
+	_, err = c.SkillFile(ctx, "..")
+	assert.ErrorContains(t, err, `skill file name ".." is a dot segment`)
 	assert.Len(t, srv.Requests(), before, "nothing reached the platform")
 	_ = a
 }

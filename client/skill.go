@@ -52,6 +52,9 @@ func (c *Client) Skill(ctx context.Context, opts ...CallOption) (*models.Skill, 
 // the package changed between the two reads, call again. To keep a verified
 // copy of the whole package on disk, use [Client.SyncSkill].
 func (c *Client) SkillFile(ctx context.Context, name models.SkillFileName, opts ...CallOption) ([]byte, error) {
+	if err := checkPathID("skill file name", string(name)); err != nil {
+		return nil, fmt.Errorf("skill file: %w", err)
+	}
 	cc := callOptions(opts)
 	if name == models.SkillFileNameSkillJSON {
 		b, err := c.fetchSkillFile(ctx, string(name), cc, nil)
@@ -116,6 +119,9 @@ func (c *Client) fetchSkillFile(ctx context.Context, name string, cc callConfig,
 	agentID := c.AgentID()
 	if agentID == "" {
 		return nil, ErrNoAgentID
+	}
+	if err := checkPathID("skill file name", name); err != nil {
+		return nil, err
 	}
 	req, err := raw.NewGetSkillFileRequest(c.server, agentID, models.SkillFileName(name))
 	if err != nil {
