@@ -36,9 +36,24 @@ const maxRedirects = 10
 // scheme, host and port); any other URL, a signed one, is fetched without an
 // Authorization header. Redirects are followed (up to 10), but the key is
 // dropped at the first hop that leaves that origin and never sent again in
-// the chain. A plain http:// URL or redirect is refused unless its host is
-// loopback or the client has WithInsecureHTTP. Errors show a URL without its
+// the chain, and no hop carries a Referer. Errors show a URL without its
 // query, which may hold a signature.
+//
+// A download is never less contained than the platform it comes from:
+//   - Plain http:// (the URL or any redirect) only when the base URL is plain
+//     http itself (see New and WithInsecureHTTP).
+//   - No loopback, private (RFC 1918, fc00::/7), link-local (169.254.0.0/16,
+//     fe80::/10), unspecified or otherwise non-public address, unless the base
+//     URL's host is one itself (a local or self-hosted platform) or the client
+//     has WithPrivateNetworkDownloads. An IP literal, "localhost" or a
+//     "*.localhost" name is refused before any request, in the URL and at
+//     every redirect. When the client's *http.Client has an *http.Transport
+//     (or none: http.DefaultTransport), downloads go through a clone of it
+//     that also checks the address each connection is made to, so a public
+//     name that resolves to 127.0.0.1 is refused too; through a proxy, the
+//     proxy makes that connection and only the URL's host is checked. Any other
+//     RoundTripper gets the checks of the URL's host only. The error wraps
+//     ErrPrivateAddress.
 //
 // Nothing is read past WithMaxDownloadBytes: an attachment whose Size or
 // Content-Length is larger is refused before a byte is written, and a body
@@ -81,6 +96,8 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 	if want != "" && !isSHA256(want) {
 		return fmt.Errorf("sha256 %q is not 64 hex digits", att.SHA256)
 	}
+	// The guarded transport learns from ctx which connections go to a proxy.
+	ctx = withProxyNote(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", redactURL(u), err)
@@ -168,8 +185,8 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 }
 
 // attachmentURL resolves an attachment's URL and refuses what must not be
-// fetched: no URL, a scheme other than http(s), credentials in the URL, plain
-// http to a host that is not loopback.
+// fetched: no URL, a scheme other than http(s), credentials in the URL, and
+// what checkTarget refuses.
 func (c *Client) attachmentURL(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, errors.New("the attachment has no URL")
@@ -190,25 +207,44 @@ func (c *Client) attachmentURL(s string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("URL %s holds credentials", redactURL(u))
 	}
-	if u.Scheme == "http" && !c.insecure && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("URL %s: plain http to a host that is not loopback (use https, or WithInsecureHTTP for a trusted network)", redactURL(u))
+	if err := c.checkTarget(u, "URL "+redactURL(u)); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
 
-// downloadClient is c.hc with a redirect policy that never carries the key
-// off the platform's origin. net/http drops Authorization on a redirect to
-// another domain, but keeps it for a subdomain or another port of the same
-// host; the SDK's promise is narrower, so it says so itself.
+// checkTarget refuses a URL (the attachment's, or a redirect's) that would
+// take a download somewhere the platform is not: plain http when the base
+// URL is https, a non-public host when the base URL's host is public. what
+// names the URL in the error.
+func (c *Client) checkTarget(u *url.URL, what string) error {
+	if !strings.EqualFold(u.Scheme, "https") && !c.plainDownloads {
+		return fmt.Errorf("%s: plain http, but the base URL is https (a download is never less secure than the platform's API)", what)
+	}
+	if !c.privateDownloads && hostIsNonPublic(u.Hostname()) {
+		return &privateAddrError{what: what}
+	}
+	return nil
+}
+
+// downloadClient is c.hc for downloads: the transport guarded against
+// non-public addresses (unless they are allowed), and a redirect policy that
+// checks every hop and never carries the key off the platform's origin.
+// net/http drops Authorization on a redirect to another domain, but keeps it
+// for a subdomain or another port of the same host; the SDK's promise is
+// narrower, so it says so itself.
 func (c *Client) downloadClient() *http.Client {
 	dl := *c.hc
+	if !c.privateDownloads {
+		dl.Transport = guardTransport(c.hc.Transport)
+	}
 	next := c.hc.CheckRedirect
 	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
-		if req.URL.Scheme == "http" && !c.insecure && !isLoopback(req.URL.Hostname()) {
-			return fmt.Errorf("refused a redirect to plain http %s (use https, or WithInsecureHTTP for a trusted network)", redactURL(req.URL))
+		if err := c.checkTarget(req.URL, "refused a redirect to "+redactURL(req.URL)); err != nil {
+			return err
 		}
 		keep := sameOrigin(req.URL, c.base)
 		for _, v := range via {
