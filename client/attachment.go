@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	herrors "github.com/heepr/heepr-go/errors"
 	"github.com/heepr/heepr-go/internal/stream"
 	"github.com/heepr/heepr-go/models"
 )
@@ -55,14 +56,20 @@ const maxRedirects = 10
 //     RoundTripper gets the checks of the URL's host only. The error wraps
 //     ErrPrivateAddress.
 //
-// Nothing is read past WithMaxDownloadBytes: an attachment whose Size or
-// Content-Length is larger is refused before a byte is written, and a body
-// that turns out larger fails before a byte past the limit is written (both
-// wrap ErrTooLarge). When att.Size is set, a body of another length is an
-// error. When att.SHA256 is set, the bytes are hashed as they are written and
-// a mismatch returns an error wrapping ErrChecksumMismatch; by then every byte
-// has been written to w, so download to a temporary file and keep it only when
-// DownloadAttachment returns nil.
+// The bytes written are the bytes the server sent: the request asks for
+// Accept-Encoding: identity, so no transport asks for gzip or undoes it, and a
+// Content-Encoding the server sends anyway is written as it is. Nothing is read
+// past WithMaxDownloadBytes: an attachment whose Size or Content-Length is
+// larger is refused before a byte is written, and a body that turns out larger
+// fails before a byte past the limit is written (both wrap ErrTooLarge). When
+// att.Size is set, exactly that many bytes are written or the call fails
+// (wrapping herrors.ErrInvalidResponse): a Content-Length that disagrees with
+// it is refused before a byte is written, and a body that runs past it fails
+// before a byte past it is written. When att.SHA256 is set, the bytes are
+// hashed as they are written and a mismatch returns an error wrapping
+// ErrChecksumMismatch. A failed download may have written some bytes to w, so
+// download to a temporary file and keep it only when DownloadAttachment
+// returns nil.
 //
 // A non-2xx answer returns an error wrapping the *herrors.APIError of
 // herrors.FromResponse. A retryable failure is retried (see RetryPolicy) only
@@ -103,6 +110,10 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 		return fmt.Errorf("GET %s: %w", redactURL(u), err)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	// Set by hand, this also stops net/http's transport from asking for gzip
+	// and inflating the answer itself: 300 KB of gzip would write 300 MB to
+	// w, past Size and the hash, with no Content-Length to check.
+	req.Header.Set("Accept-Encoding", "identity")
 	if sameOrigin(u, c.base) {
 		c.mu.RLock()
 		bearer := c.bearer
@@ -134,7 +145,7 @@ func (c *Client) receive(ctx context.Context, res *http.Response, att models.Att
 		return final(&tooLargeError{size: cl, limit: c.maxDown, option: "WithMaxDownloadBytes"})
 	}
 	if att.Size > 0 && cl >= 0 && cl != att.Size {
-		return final(fmt.Errorf("the response holds %d bytes; the attachment says %d", cl, att.Size))
+		return final(herrors.NewInvalidResponse(res, fmt.Sprintf("the response holds %d bytes; the attachment says %d", cl, att.Size)))
 	}
 	total := cl
 	if total < 0 && att.Size > 0 {
@@ -144,11 +155,22 @@ func (c *Client) receive(ctx context.Context, res *http.Response, att models.Att
 	if want != "" {
 		dst.h = sha256.New()
 	}
+	exact := int64(-1) // no size: up to the limit
+	if att.Size > 0 {
+		exact = att.Size
+	}
 	m := stream.NewMeter(progress, total)
-	n, err := stream.Copy(ctx, dst, res.Body, -1, c.maxDown, make([]byte, stream.BufferSize), m)
+	n, err := stream.Copy(ctx, dst, res.Body, exact, c.maxDown, make([]byte, stream.BufferSize), m)
 	if err != nil {
-		if _, ok := errors.AsType[*stream.LengthError](err); ok {
-			return final(&tooLargeError{size: -1, limit: c.maxDown, option: "WithMaxDownloadBytes"})
+		if le, ok := errors.AsType[*stream.LengthError](err); ok {
+			if le.Want < 0 {
+				return final(&tooLargeError{size: -1, limit: c.maxDown, option: "WithMaxDownloadBytes"})
+			}
+			reason := fmt.Sprintf("the body holds more than the attachment's %d bytes", att.Size)
+			if le.Short() {
+				reason = fmt.Sprintf("the body ended after %d of the attachment's %d bytes", n, att.Size)
+			}
+			return final(fmt.Errorf("%w (%d bytes were written to w)", herrors.NewInvalidResponse(res, reason), n))
 		}
 		if _, ok := errors.AsType[*stream.WriteError](err); ok {
 			return final(err) // the caller's writer failed: not the network's doing
@@ -159,9 +181,6 @@ func (c *Client) receive(ctx context.Context, res *http.Response, att models.Att
 		return err
 	}
 	m.Done()
-	if att.Size > 0 && n != att.Size {
-		return final(fmt.Errorf("got %d bytes; the attachment says %d", n, att.Size))
-	}
 	if dst.h != nil {
 		if got := hex.EncodeToString(dst.h.Sum(nil)); got != want {
 			return final(fmt.Errorf("%w: got %s, want %s (all %d bytes were written to w)", ErrChecksumMismatch, got, want, n))

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -87,7 +88,7 @@ func TestDownloadAttachmentFailures(t *testing.T) {
 			edit:    func(att *models.Attachment) { att.Size = 0 },
 			wantErr: "over the 3.9 KiB limit", is: client.ErrTooLarge, requests: 1},
 		{name: "size disagrees with Content-Length", edit: func(att *models.Attachment) { att.Size = 10 },
-			wantErr: "the response holds 5000 bytes; the attachment says 10", requests: 1},
+			wantErr: "the response holds 5000 bytes; the attachment says 10", is: herrors.ErrInvalidResponse, requests: 1},
 		{name: "not found", edit: func(att *models.Attachment) { att.URL = "/files/att_404" },
 			wantErr: "404", is: herrors.ErrNotFound, requests: 1},
 		{name: "plain http under an https base URL", edit: func(att *models.Attachment) { att.URL = "http://files.example.com/a.bin?sig=s3cr3t" },
@@ -522,6 +523,96 @@ func TestDownloadAttachmentChecksTheDialledAddress(t *testing.T) {
 	assert.Empty(t, paths, "no request reached the loopback address")
 }
 
+// Case 2 of issue 14: the bytes written are exactly the attachment's, as the
+// platform sent them, whatever the body claims or holds.
+func TestDownloadAttachmentExactBytes(t *testing.T) {
+	data := randomBytes(1000, 22)
+	big := bytes.Repeat([]byte("A"), 1<<20)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(big)
+	require.NoError(t, zw.Close())
+
+	rec := &recorder{h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunked := func(b []byte) {
+			for len(b) > 0 {
+				n := min(len(b), 64<<10)
+				_, _ = w.Write(b[:n])
+				w.(http.Flusher).Flush() // no Content-Length
+				b = b[n:]
+			}
+		}
+		switch r.URL.Path {
+		case "/files/chunked-big":
+			chunked(big)
+		case "/files/chunked-short":
+			chunked(data[:500])
+		case "/files/chunked-exact":
+			chunked(data)
+		case "/files/gzip": // whatever the client asked for
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Length", strconv.Itoa(gz.Len()))
+			_, _ = w.Write(gz.Bytes())
+		case "/files/gzip-chunked":
+			w.Header().Set("Content-Encoding", "gzip")
+			chunked(gz.Bytes())
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := client.New(client.WithBaseURL(srv.URL+"/api"), client.WithAPIKey("sk_live_0123456789abcdef0123456789abcdef"),
+		client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.NoRetry()))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		att     models.Attachment
+		wantErr string
+		written []byte
+	}{
+		{"chunked body past Size", models.Attachment{URL: "/files/chunked-big", Size: 100},
+			"the body holds more than the attachment's 100 bytes (100 bytes were written to w)", big[:100]},
+		{"chunked body short of Size", models.Attachment{URL: "/files/chunked-short", Size: int64(len(data))},
+			"the body ended after 500 of the attachment's 1000 bytes (500 bytes were written to w)", data[:500]},
+		{"chunked body of Size", models.Attachment{URL: "/files/chunked-exact", Size: int64(len(data)), SHA256: sha(data)},
+			"", data},
+		{"gzip with a Content-Length that is not Size", models.Attachment{URL: "/files/gzip", Size: 100},
+			"the response holds " + strconv.Itoa(gz.Len()) + " bytes; the attachment says 100", nil},
+		{"gzip, chunked, past Size", models.Attachment{URL: "/files/gzip-chunked", Size: 100},
+			"the body holds more than the attachment's 100 bytes", gz.Bytes()[:100]},
+		{"gzip is written as sent", models.Attachment{URL: "/files/gzip", Size: int64(gz.Len()), SHA256: sha(gz.Bytes())},
+			"", gz.Bytes()},
+		{"gzip without a Size is written as sent", models.Attachment{URL: "/files/gzip-chunked"},
+			"", gz.Bytes()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.reset()
+			var buf bytes.Buffer
+			tt.att.ID = "att_1"
+			err := c.DownloadAttachment(context.Background(), tt.att, &buf)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.ErrorIs(t, err, herrors.ErrInvalidResponse)
+			} else {
+				require.NoError(t, err)
+			}
+			if tt.att.Size > 0 {
+				assert.LessOrEqual(t, int64(buf.Len()), tt.att.Size, "never a byte past Size")
+			}
+			assert.Equal(t, sha(tt.written), sha(buf.Bytes()), "the bytes written (%d of them)", buf.Len())
+			paths, enc := rec.seen()
+			assert.Equal(t, []string{tt.att.URL}, paths, "one request: a wrong length is not retried")
+			assert.Equal(t, []string{"identity"}, enc, "the transport neither asks for gzip nor undoes it")
+		})
+	}
+}
+
 // Where the platform itself is on a private network, or the client says so,
 // its attachments may be too.
 func TestDownloadAttachmentPrivateNetworkAllowed(t *testing.T) {
@@ -567,8 +658,11 @@ func TestDownloadAttachmentPrivateNetworkAllowed(t *testing.T) {
 			require.NoError(t, c.DownloadAttachment(context.Background(),
 				models.Attachment{ID: "att_1", URL: tt.url, Size: int64(len(p.data)), SHA256: sha(p.data)}, &buf))
 			assert.Equal(t, p.data, buf.Bytes())
-			paths, _ := p.prec.seen()
+			paths, enc := p.prec.seen()
 			assert.Equal(t, tt.paths, paths)
+			for _, e := range enc {
+				assert.Equal(t, "identity", e)
+			}
 		})
 	}
 }
