@@ -125,7 +125,9 @@ func WithUserAgent(ua string) Option {
 
 // WithInsecureHTTP allows a plain http:// base URL to a host that is not
 // loopback. The API key then crosses the network in clear text: use it only on
-// a network you trust.
+// a network you trust. Attachments may then be downloaded over plain http
+// too, since the base URL is; under an https base URL they never are, with or
+// without this option.
 func WithInsecureHTTP() Option {
 	return func(c *config) error { c.insecure = true; return nil }
 }
