@@ -254,8 +254,9 @@ func guardTransport(rt http.RoundTripper) http.RoundTripper {
 		}
 	}
 
+	legacyDial, legacyDialTLS := deprecatedDials(t)
 	switch {
-	case t == http.DefaultTransport || (t.DialContext == nil && t.Dial == nil):
+	case t == http.DefaultTransport || (t.DialContext == nil && legacyDial == nil):
 		d := net.Dialer{}
 		if t == http.DefaultTransport {
 			// DefaultTransport's documented dialer, which Clone can only copy
@@ -272,18 +273,27 @@ func guardTransport(rt http.RoundTripper) http.RoundTripper {
 	default:
 		dial := t.DialContext
 		if dial == nil {
-			dial = func(_ context.Context, network, addr string) (net.Conn, error) { return t.Dial(network, addr) }
+			dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacyDial(network, addr) }
 		}
-		g.DialContext, g.Dial = checkConn(dial), nil
+		// DialContext takes priority over Dial: the clone's Dial is never called.
+		g.DialContext = checkConn(dial)
 	}
-	if t.DialTLSContext != nil || t.DialTLS != nil {
+	if t.DialTLSContext != nil || legacyDialTLS != nil {
 		dial := t.DialTLSContext
 		if dial == nil {
-			dial = func(_ context.Context, network, addr string) (net.Conn, error) { return t.DialTLS(network, addr) }
+			dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacyDialTLS(network, addr) }
 		}
-		g.DialTLSContext, g.DialTLS = checkConn(dial), nil
+		g.DialTLSContext = checkConn(dial)
 	}
 	return g
+}
+
+// deprecatedDials returns t's Dial and DialTLS: deprecated, but net/http
+// still calls them when the Context forms are nil, so the guard must wrap
+// them or a caller's own dialer would go unchecked.
+func deprecatedDials(t *http.Transport) (dial, dialTLS func(network, addr string) (net.Conn, error)) {
+	//lint:ignore SA1019 net/http still calls them (see above)
+	return t.Dial, t.DialTLS
 }
 
 // checkConn wraps a dial function of the caller's own: the connection it
