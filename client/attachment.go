@@ -254,9 +254,11 @@ func (c *Client) checkTarget(u *url.URL, what string) error {
 // narrower, so it says so itself.
 func (c *Client) downloadClient() *http.Client {
 	dl := *c.hc
+	rt := c.hc.Transport
 	if !c.privateDownloads {
-		dl.Transport = guardTransport(c.hc.Transport)
+		rt = guardTransport(rt)
 	}
+	dl.Transport = locationCheck{rt: rt}
 	next := c.hc.CheckRedirect
 	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
@@ -280,6 +282,35 @@ func (c *Client) downloadClient() *http.Client {
 		return nil
 	}
 	return &dl
+}
+
+// locationCheck refuses a redirect whose Location is not a URL. net/http
+// would refuse it too, but its error quotes the header whole, and a
+// Location's query may be a signature.
+type locationCheck struct{ rt http.RoundTripper } // nil: http.DefaultTransport
+
+func (l locationCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := l.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	res, err := rt.RoundTrip(req)
+	if err != nil {
+		return res, err
+	}
+	switch res.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect: // the ones http.Client follows
+	default:
+		return res, nil
+	}
+	if loc := res.Header.Get("Location"); loc != "" {
+		if _, perr := req.URL.Parse(loc); perr != nil {
+			res.Body.Close()
+			return nil, final(fmt.Errorf("the answer (%d) redirects to a Location header that is not a URL: not followed", res.StatusCode))
+		}
+	}
+	return res, nil
 }
 
 // sameOrigin reports whether a and b have the same scheme, host and port, a

@@ -300,6 +300,19 @@ func TestDownloadNeverLeaksTheKey(t *testing.T) {
 		assert.NotContains(t, err.Error(), "s3cr3t")
 		assert.Contains(t, err.Error(), dead.URL+"/x")
 	})
+	t.Run("an unparsable Location keeps its query out", func(t *testing.T) {
+		for _, loc := range []string{"https://[::1/a.bin?sig=s3cr3t", "%s3cr3t", "https://cdn.example.com:port/?sig=s3cr3t"} {
+			bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Location", loc)
+				w.WriteHeader(http.StatusFound)
+			}))
+			err := c.DownloadAttachment(context.Background(), models.Attachment{ID: "att_9", URL: bad.URL + "/x"}, io.Discard)
+			bad.Close()
+			require.Error(t, err, loc)
+			assert.NotContains(t, err.Error(), "s3cr3t", loc)
+			assert.Contains(t, err.Error(), "Location", loc)
+		}
+	})
 	t.Run("a body larger than the cap without Content-Length", func(t *testing.T) {
 		chunked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for range 10 {
