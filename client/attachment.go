@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	herrors "github.com/heepr/heepr-go/errors"
 	"github.com/heepr/heepr-go/internal/stream"
 	"github.com/heepr/heepr-go/models"
 )
@@ -36,18 +37,39 @@ const maxRedirects = 10
 // scheme, host and port); any other URL, a signed one, is fetched without an
 // Authorization header. Redirects are followed (up to 10), but the key is
 // dropped at the first hop that leaves that origin and never sent again in
-// the chain. A plain http:// URL or redirect is refused unless its host is
-// loopback or the client has WithInsecureHTTP. Errors show a URL without its
+// the chain, and no hop carries a Referer. Errors show a URL without its
 // query, which may hold a signature.
 //
-// Nothing is read past WithMaxDownloadBytes: an attachment whose Size or
-// Content-Length is larger is refused before a byte is written, and a body
-// that turns out larger fails before a byte past the limit is written (both
-// wrap ErrTooLarge). When att.Size is set, a body of another length is an
-// error. When att.SHA256 is set, the bytes are hashed as they are written and
-// a mismatch returns an error wrapping ErrChecksumMismatch; by then every byte
-// has been written to w, so download to a temporary file and keep it only when
-// DownloadAttachment returns nil.
+// A download is never less contained than the platform it comes from:
+//   - Plain http:// (the URL or any redirect) only when the base URL is plain
+//     http itself (see New and WithInsecureHTTP).
+//   - No loopback, private (RFC 1918, fc00::/7), link-local (169.254.0.0/16,
+//     fe80::/10), unspecified or otherwise non-public address, unless the base
+//     URL's host is one itself (a local or self-hosted platform) or the client
+//     has WithPrivateNetworkDownloads. An IP literal, "localhost" or a
+//     "*.localhost" name is refused before any request, in the URL and at
+//     every redirect. When the client's *http.Client has an *http.Transport
+//     (or none: http.DefaultTransport), downloads go through a clone of it
+//     that also checks the address each connection is made to, so a public
+//     name that resolves to 127.0.0.1 is refused too; through a proxy, the
+//     proxy makes that connection and only the URL's host is checked. Any other
+//     RoundTripper gets the checks of the URL's host only. The error wraps
+//     ErrPrivateAddress.
+//
+// The bytes written are the bytes the server sent: the request asks for
+// Accept-Encoding: identity, so no transport asks for gzip or undoes it, and a
+// Content-Encoding the server sends anyway is written as it is. Nothing is read
+// past WithMaxDownloadBytes: an attachment whose Size or Content-Length is
+// larger is refused before a byte is written, and a body that turns out larger
+// fails before a byte past the limit is written (both wrap ErrTooLarge). When
+// att.Size is set, exactly that many bytes are written or the call fails
+// (wrapping herrors.ErrInvalidResponse): a Content-Length that disagrees with
+// it is refused before a byte is written, and a body that runs past it fails
+// before a byte past it is written. When att.SHA256 is set, the bytes are
+// hashed as they are written and a mismatch returns an error wrapping
+// ErrChecksumMismatch. A failed download may have written some bytes to w, so
+// download to a temporary file and keep it only when DownloadAttachment
+// returns nil.
 //
 // A non-2xx answer returns an error wrapping the *herrors.APIError of
 // herrors.FromResponse. A retryable failure is retried (see RetryPolicy) only
@@ -81,11 +103,17 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 	if want != "" && !isSHA256(want) {
 		return fmt.Errorf("sha256 %q is not 64 hex digits", att.SHA256)
 	}
+	// The guarded transport learns from ctx which connections go to a proxy.
+	ctx = withProxyNote(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", redactURL(u), err)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	// Set by hand, this also stops net/http's transport from asking for gzip
+	// and inflating the answer itself: 300 KB of gzip would write 300 MB to
+	// w, past Size and the hash, with no Content-Length to check.
+	req.Header.Set("Accept-Encoding", "identity")
 	if sameOrigin(u, c.base) {
 		c.mu.RLock()
 		bearer := c.bearer
@@ -117,7 +145,7 @@ func (c *Client) receive(ctx context.Context, res *http.Response, att models.Att
 		return final(&tooLargeError{size: cl, limit: c.maxDown, option: "WithMaxDownloadBytes"})
 	}
 	if att.Size > 0 && cl >= 0 && cl != att.Size {
-		return final(fmt.Errorf("the response holds %d bytes; the attachment says %d", cl, att.Size))
+		return final(herrors.NewInvalidResponse(res, fmt.Sprintf("the response holds %d bytes; the attachment says %d", cl, att.Size)))
 	}
 	total := cl
 	if total < 0 && att.Size > 0 {
@@ -127,11 +155,22 @@ func (c *Client) receive(ctx context.Context, res *http.Response, att models.Att
 	if want != "" {
 		dst.h = sha256.New()
 	}
+	exact := int64(-1) // no size: up to the limit
+	if att.Size > 0 {
+		exact = att.Size
+	}
 	m := stream.NewMeter(progress, total)
-	n, err := stream.Copy(ctx, dst, res.Body, -1, c.maxDown, make([]byte, stream.BufferSize), m)
+	n, err := stream.Copy(ctx, dst, res.Body, exact, c.maxDown, make([]byte, stream.BufferSize), m)
 	if err != nil {
-		if _, ok := errors.AsType[*stream.LengthError](err); ok {
-			return final(&tooLargeError{size: -1, limit: c.maxDown, option: "WithMaxDownloadBytes"})
+		if le, ok := errors.AsType[*stream.LengthError](err); ok {
+			if le.Want < 0 {
+				return final(&tooLargeError{size: -1, limit: c.maxDown, option: "WithMaxDownloadBytes"})
+			}
+			reason := fmt.Sprintf("the body holds more than the attachment's %d bytes", att.Size)
+			if le.Short() {
+				reason = fmt.Sprintf("the body ended after %d of the attachment's %d bytes", n, att.Size)
+			}
+			return final(fmt.Errorf("%w (%d bytes were written to w)", herrors.NewInvalidResponse(res, reason), n))
 		}
 		if _, ok := errors.AsType[*stream.WriteError](err); ok {
 			return final(err) // the caller's writer failed: not the network's doing
@@ -142,9 +181,6 @@ func (c *Client) receive(ctx context.Context, res *http.Response, att models.Att
 		return err
 	}
 	m.Done()
-	if att.Size > 0 && n != att.Size {
-		return final(fmt.Errorf("got %d bytes; the attachment says %d", n, att.Size))
-	}
 	if dst.h != nil {
 		if got := hex.EncodeToString(dst.h.Sum(nil)); got != want {
 			return final(fmt.Errorf("%w: got %s, want %s (all %d bytes were written to w)", ErrChecksumMismatch, got, want, n))
@@ -168,8 +204,8 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 }
 
 // attachmentURL resolves an attachment's URL and refuses what must not be
-// fetched: no URL, a scheme other than http(s), credentials in the URL, plain
-// http to a host that is not loopback.
+// fetched: no URL, a scheme other than http(s), credentials in the URL, and
+// what checkTarget refuses.
 func (c *Client) attachmentURL(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, errors.New("the attachment has no URL")
@@ -190,25 +226,46 @@ func (c *Client) attachmentURL(s string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("URL %s holds credentials", redactURL(u))
 	}
-	if u.Scheme == "http" && !c.insecure && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("URL %s: plain http to a host that is not loopback (use https, or WithInsecureHTTP for a trusted network)", redactURL(u))
+	if err := c.checkTarget(u, "URL "+redactURL(u)); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
 
-// downloadClient is c.hc with a redirect policy that never carries the key
-// off the platform's origin. net/http drops Authorization on a redirect to
-// another domain, but keeps it for a subdomain or another port of the same
-// host; the SDK's promise is narrower, so it says so itself.
+// checkTarget refuses a URL (the attachment's, or a redirect's) that would
+// take a download somewhere the platform is not: plain http when the base
+// URL is https, a non-public host when the base URL's host is public. what
+// names the URL in the error.
+func (c *Client) checkTarget(u *url.URL, what string) error {
+	if !strings.EqualFold(u.Scheme, "https") && !c.plainDownloads {
+		return fmt.Errorf("%s: plain http, but the base URL is https (a download is never less secure than the platform's API)", what)
+	}
+	if !c.privateDownloads && hostIsNonPublic(u.Hostname()) {
+		return &privateAddrError{what: what}
+	}
+	return nil
+}
+
+// downloadClient is c.hc for downloads: the transport guarded against
+// non-public addresses (unless they are allowed), and a redirect policy that
+// checks every hop and never carries the key off the platform's origin.
+// net/http drops Authorization on a redirect to another domain, but keeps it
+// for a subdomain or another port of the same host; the SDK's promise is
+// narrower, so it says so itself.
 func (c *Client) downloadClient() *http.Client {
 	dl := *c.hc
+	rt := c.hc.Transport
+	if !c.privateDownloads {
+		rt = guardTransport(rt)
+	}
+	dl.Transport = locationCheck{rt: rt}
 	next := c.hc.CheckRedirect
 	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
-		if req.URL.Scheme == "http" && !c.insecure && !isLoopback(req.URL.Hostname()) {
-			return fmt.Errorf("refused a redirect to plain http %s (use https, or WithInsecureHTTP for a trusted network)", redactURL(req.URL))
+		if err := c.checkTarget(req.URL, "refused a redirect to "+redactURL(req.URL)); err != nil {
+			return err
 		}
 		keep := sameOrigin(req.URL, c.base)
 		for _, v := range via {
@@ -225,6 +282,35 @@ func (c *Client) downloadClient() *http.Client {
 		return nil
 	}
 	return &dl
+}
+
+// locationCheck refuses a redirect whose Location is not a URL. net/http
+// would refuse it too, but its error quotes the header whole, and a
+// Location's query may be a signature.
+type locationCheck struct{ rt http.RoundTripper } // nil: http.DefaultTransport
+
+func (l locationCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := l.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	res, err := rt.RoundTrip(req)
+	if err != nil {
+		return res, err
+	}
+	switch res.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect: // the ones http.Client follows
+	default:
+		return res, nil
+	}
+	if loc := res.Header.Get("Location"); loc != "" {
+		if _, perr := req.URL.Parse(loc); perr != nil {
+			res.Body.Close()
+			return nil, final(fmt.Errorf("the answer (%d) redirects to a Location header that is not a URL: not followed", res.StatusCode))
+		}
+	}
+	return res, nil
 }
 
 // sameOrigin reports whether a and b have the same scheme, host and port, a

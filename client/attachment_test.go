@@ -2,11 +2,16 @@ package client_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,11 +88,14 @@ func TestDownloadAttachmentFailures(t *testing.T) {
 			edit:    func(att *models.Attachment) { att.Size = 0 },
 			wantErr: "over the 3.9 KiB limit", is: client.ErrTooLarge, requests: 1},
 		{name: "size disagrees with Content-Length", edit: func(att *models.Attachment) { att.Size = 10 },
-			wantErr: "the response holds 5000 bytes; the attachment says 10", requests: 1},
+			wantErr: "the response holds 5000 bytes; the attachment says 10", is: herrors.ErrInvalidResponse, requests: 1},
 		{name: "not found", edit: func(att *models.Attachment) { att.URL = "/files/att_404" },
 			wantErr: "404", is: herrors.ErrNotFound, requests: 1},
-		{name: "plain http off loopback", edit: func(att *models.Attachment) { att.URL = "http://files.example.com/a.bin?sig=s3cr3t" },
-			wantErr: "URL http://files.example.com/a.bin: plain http to a host that is not loopback"},
+		{name: "plain http under an https base URL", edit: func(att *models.Attachment) { att.URL = "http://files.example.com/a.bin?sig=s3cr3t" },
+			wantErr: "URL http://files.example.com/a.bin: plain http, but the base URL is https"},
+		{name: "plain http with WithInsecureHTTP", opts: []client.Option{client.WithInsecureHTTP()},
+			edit:    func(att *models.Attachment) { att.URL = "http://files.example.com/a.bin?sig=s3cr3t" },
+			wantErr: "URL http://files.example.com/a.bin: plain http, but the base URL is https"},
 		{name: "no URL", edit: func(att *models.Attachment) { att.URL = "" }, wantErr: "no URL"},
 		{name: "relative without a slash", edit: func(att *models.Attachment) { att.URL = "files/att_1" }, wantErr: "relative URL"},
 		{name: "other scheme", edit: func(att *models.Attachment) { att.URL = "ftp://heepr.ai/files/att_1" }, wantErr: "want http(s)"},
@@ -136,9 +144,9 @@ func TestDownloadAttachmentFailures(t *testing.T) {
 	t.Run("a foreign host gets no key", func(t *testing.T) {
 		// The fake answers any host; off the platform's, the client sends no
 		// key, so the fake's file host refuses it.
-		srv, _, c := registered(t, client.WithInsecureHTTP())
+		srv, _, c := registered(t)
 		att := srv.AddFile("a.bin", "", data)
-		att.URL = "http://files.example.com" + att.URL
+		att.URL = "https://files.example.com" + att.URL
 		err := c.DownloadAttachment(context.Background(), att, io.Discard)
 		assert.ErrorIs(t, err, herrors.ErrUnauthorized)
 		assert.Empty(t, lastRequest(t, srv).Header.Get("Authorization"))
@@ -216,8 +224,6 @@ func newHosts(t *testing.T, data []byte) *hosts {
 			http.Redirect(w, r, "/files/final", http.StatusTemporaryRedirect)
 		case "/files/bounce":
 			http.Redirect(w, r, h.foreign.URL+"/bounce", http.StatusFound)
-		case "/files/to-http":
-			http.Redirect(w, r, "http://files.example.com/a.bin", http.StatusFound)
 		case "/files/final":
 			serve(w)
 		default:
@@ -260,8 +266,6 @@ func TestDownloadNeverLeaksTheKey(t *testing.T) {
 			map[string][]string{"/files/same": {bearer}, "/files/final": {bearer}}, ""},
 		{"bounced back from a foreign host", "/files/bounce",
 			map[string][]string{"/files/bounce": {bearer}, "/bounce": {""}, "/files/final": {""}}, ""},
-		{"redirect to plain http off loopback", "/files/to-http",
-			map[string][]string{"/files/to-http": {bearer}}, "refused a redirect to plain http http://files.example.com/a.bin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,6 +300,19 @@ func TestDownloadNeverLeaksTheKey(t *testing.T) {
 		assert.NotContains(t, err.Error(), "s3cr3t")
 		assert.Contains(t, err.Error(), dead.URL+"/x")
 	})
+	t.Run("an unparsable Location keeps its query out", func(t *testing.T) {
+		for _, loc := range []string{"https://[::1/a.bin?sig=s3cr3t", "%s3cr3t", "https://cdn.example.com:port/?sig=s3cr3t"} {
+			bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Location", loc)
+				w.WriteHeader(http.StatusFound)
+			}))
+			err := c.DownloadAttachment(context.Background(), models.Attachment{ID: "att_9", URL: bad.URL + "/x"}, io.Discard)
+			bad.Close()
+			require.Error(t, err, loc)
+			assert.NotContains(t, err.Error(), "s3cr3t", loc)
+			assert.Contains(t, err.Error(), "Location", loc)
+		}
+	})
 	t.Run("a body larger than the cap without Content-Length", func(t *testing.T) {
 		chunked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for range 10 {
@@ -313,4 +330,352 @@ func TestDownloadNeverLeaksTheKey(t *testing.T) {
 		assert.Equal(t, 4500, buf.Len(), "not a byte past the cap")
 		assert.False(t, errors.Is(err, io.ErrUnexpectedEOF))
 	})
+}
+
+// recorder is a handler that remembers what reached it, so a test can assert
+// that a refused download never did.
+type recorder struct {
+	mu    sync.Mutex
+	paths []string
+	enc   []string // Accept-Encoding of each request
+	h     http.Handler
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	r.paths = append(r.paths, req.URL.Path)
+	r.enc = append(r.enc, req.Header.Get("Accept-Encoding"))
+	r.mu.Unlock()
+	r.h.ServeHTTP(w, req)
+}
+
+func (r *recorder) seen() (paths, enc []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.paths), slices.Clone(r.enc)
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.paths, r.enc = nil, nil
+}
+
+// privateHosts is a platform on TLS that redirects wherever a test asks
+// (/files/to?u=…), serves /files/ok, and a plain-http "internal service" on
+// the loopback address that no download may reach.
+type privateHosts struct {
+	platform, secret *httptest.Server
+	prec, srec       *recorder
+	data             []byte
+}
+
+func newPrivateHosts(t *testing.T) *privateHosts {
+	t.Helper()
+	p := &privateHosts{data: randomBytes(4096, 21)}
+	p.srec = &recorder{h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "TOP SECRET admin page")
+	})}
+	p.prec = &recorder{h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/files/to":
+			http.Redirect(w, r, r.URL.Query().Get("u"), http.StatusFound)
+		case "/files/ok":
+			w.Header().Set("Content-Length", strconv.Itoa(len(p.data)))
+			_, _ = w.Write(p.data)
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	p.secret = httptest.NewServer(p.srec)
+	p.platform = httptest.NewTLSServer(p.prec)
+	t.Cleanup(p.secret.Close)
+	t.Cleanup(p.platform.Close)
+	return p
+}
+
+// routed is an http.Client that reaches the TLS platform for example.com
+// (its certificate's name) and at its own address, and dials nothing else.
+// Its transport is not an *http.Transport, so the client can check only the
+// hosts it is handed.
+func (p *privateHosts) routed(t *testing.T) (*http.Client, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var dials []string
+	tr := p.platform.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dials = append(dials, addr)
+		mu.Unlock()
+		if addr != "example.com:443" && addr != p.platform.Listener.Addr().String() {
+			return nil, fmt.Errorf("test transport: no route to %s", addr)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, p.platform.Listener.Addr().String())
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: roundTripper{tr}}, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(dials)
+	}
+}
+
+// roundTripper hides the *http.Transport inside it.
+type roundTripper struct{ rt http.RoundTripper }
+
+func (r roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	return r.rt.RoundTrip(req)
+}
+
+// Case 1 of issue 14: a hostile platform (or a hostile attachment URL) must
+// not turn a download into a request to the agent's own machine or network.
+func TestDownloadAttachmentStaysOffPrivateNetworks(t *testing.T) {
+	p := newPrivateHosts(t)
+	secretURL := p.secret.URL + "/admin/secrets"
+	loopTLS := p.platform.URL // https://127.0.0.1:port, another origin than example.com
+	key := client.WithAPIKey("sk_live_0123456789abcdef0123456789abcdef")
+
+	// The base URL is https on the loopback address: plain http is refused
+	// wherever it shows up.
+	tlsClient := p.platform.Client()
+	onLoopback, err := client.New(client.WithBaseURL(p.platform.URL+"/api"), key,
+		client.WithHTTPClient(tlsClient), client.WithRetry(client.NoRetry()))
+	require.NoError(t, err)
+	// The base URL is https on a public name: private addresses are refused too.
+	hc, dials := p.routed(t)
+	public, err := client.New(client.WithBaseURL("https://example.com/api"), key,
+		client.WithHTTPClient(hc), client.WithRetry(client.NoRetry()))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		c       *client.Client
+		url     string
+		wantErr string
+		paths   []string // what reached the platform
+	}{
+		{"redirect to plain http on loopback", onLoopback, "/files/to?u=" + url.QueryEscape(secretURL),
+			"refused a redirect to " + secretURL + ": plain http, but the base URL is https", []string{"/files/to"}},
+		{"plain http on loopback", onLoopback, secretURL,
+			"URL " + secretURL + ": plain http, but the base URL is https", nil},
+		{"redirect to plain http off loopback", onLoopback, "/files/to?u=" + url.QueryEscape("http://files.example.com/a.bin?sig=s3cr3t"),
+			"refused a redirect to http://files.example.com/a.bin: plain http, but the base URL is https", []string{"/files/to"}},
+		{"redirect to loopback", public, "/files/to?u=" + url.QueryEscape(loopTLS+"/files/ok?sig=s3cr3t"),
+			"refused a redirect to " + loopTLS + "/files/ok: a non-public address", []string{"/files/to"}},
+		{"redirect to the metadata service", public, "/files/to?u=" + url.QueryEscape("https://169.254.169.254/latest/meta-data"),
+			"refused a redirect to https://169.254.169.254/latest/meta-data: a non-public address", []string{"/files/to"}},
+	}
+	for _, host := range []string{
+		strings.TrimPrefix(loopTLS, "https://"), "[::1]:443", "10.1.2.3", "172.16.0.1", "192.168.1.1", "[fd00::1]",
+		"169.254.169.254", "[fe80::1%25eth0]", "0.0.0.0", "[::]", "localhost", "LocalHost.", "api.localhost",
+		"[::ffff:127.0.0.1]", "0x7f000001", "2130706433", "127.1", "100.64.0.1",
+	} {
+		u := "https://" + host + "/files/ok?sig=s3cr3t"
+		pu, err := url.Parse(u)
+		require.NoError(t, err)
+		tests = append(tests, struct {
+			name    string
+			c       *client.Client
+			url     string
+			wantErr string
+			paths   []string
+		}{"direct " + host, public, u, "URL " + (&url.URL{Scheme: "https", Host: pu.Host, Path: "/files/ok"}).String() + ": a non-public address", nil})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p.prec.reset()
+			p.srec.reset()
+			before := len(dials())
+			var buf bytes.Buffer
+			err := tt.c.DownloadAttachment(context.Background(), models.Attachment{ID: "att_1", URL: tt.url}, &buf)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			if strings.Contains(tt.wantErr, "non-public") {
+				assert.Contains(t, err.Error(), "WithPrivateNetworkDownloads", "the error names the way out")
+				assert.ErrorIs(t, err, client.ErrPrivateAddress)
+			}
+			assert.NotContains(t, err.Error(), "s3cr3t")
+			assert.Zero(t, buf.Len(), "nothing written")
+			paths, _ := p.prec.seen()
+			assert.Equal(t, tt.paths, paths, "what reached the platform")
+			paths, _ = p.srec.seen()
+			assert.Empty(t, paths, "nothing reached the internal service")
+			for _, d := range dials()[before:] {
+				assert.Equal(t, "example.com:443", d, "dialled nothing but the platform")
+			}
+		})
+	}
+}
+
+// Case 1 of issue 14, by name: a public-looking host that resolves to the
+// loopback address is refused where the connection is made.
+func TestDownloadAttachmentChecksTheDialledAddress(t *testing.T) {
+	p := newPrivateHosts(t)
+	tr := p.platform.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// DNS, as a hostile resolver (or a rebinding name) answers it.
+		var d net.Dialer
+		return d.DialContext(ctx, network, p.platform.Listener.Addr().String())
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.NoRetry()))
+	require.NoError(t, err)
+
+	var buf bytes.Buffer
+	err = c.DownloadAttachment(context.Background(), models.Attachment{ID: "att_1", URL: "https://files.example.com/files/ok?sig=s3cr3t"}, &buf)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "download att_1: ")
+	assert.Contains(t, err.Error(), "files.example.com")
+	assert.Contains(t, err.Error(), "files.example.com:443 resolved to 127.0.0.1: a non-public address")
+	assert.ErrorIs(t, err, client.ErrPrivateAddress)
+	assert.Contains(t, err.Error(), "WithPrivateNetworkDownloads")
+	assert.NotContains(t, err.Error(), "s3cr3t")
+	assert.Zero(t, buf.Len())
+	paths, _ := p.prec.seen()
+	assert.Empty(t, paths, "no request reached the loopback address")
+}
+
+// Case 2 of issue 14: the bytes written are exactly the attachment's, as the
+// platform sent them, whatever the body claims or holds.
+func TestDownloadAttachmentExactBytes(t *testing.T) {
+	data := randomBytes(1000, 22)
+	big := bytes.Repeat([]byte("A"), 1<<20)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(big)
+	require.NoError(t, zw.Close())
+
+	rec := &recorder{h: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunked := func(b []byte) {
+			for len(b) > 0 {
+				n := min(len(b), 64<<10)
+				_, _ = w.Write(b[:n])
+				w.(http.Flusher).Flush() // no Content-Length
+				b = b[n:]
+			}
+		}
+		switch r.URL.Path {
+		case "/files/chunked-big":
+			chunked(big)
+		case "/files/chunked-short":
+			chunked(data[:500])
+		case "/files/chunked-exact":
+			chunked(data)
+		case "/files/gzip": // whatever the client asked for
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Length", strconv.Itoa(gz.Len()))
+			_, _ = w.Write(gz.Bytes())
+		case "/files/gzip-chunked":
+			w.Header().Set("Content-Encoding", "gzip")
+			chunked(gz.Bytes())
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := client.New(client.WithBaseURL(srv.URL+"/api"), client.WithAPIKey("sk_live_0123456789abcdef0123456789abcdef"),
+		client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.NoRetry()))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		att     models.Attachment
+		wantErr string
+		written []byte
+	}{
+		{"chunked body past Size", models.Attachment{URL: "/files/chunked-big", Size: 100},
+			"the body holds more than the attachment's 100 bytes (100 bytes were written to w)", big[:100]},
+		{"chunked body short of Size", models.Attachment{URL: "/files/chunked-short", Size: int64(len(data))},
+			"the body ended after 500 of the attachment's 1000 bytes (500 bytes were written to w)", data[:500]},
+		{"chunked body of Size", models.Attachment{URL: "/files/chunked-exact", Size: int64(len(data)), SHA256: sha(data)},
+			"", data},
+		{"gzip with a Content-Length that is not Size", models.Attachment{URL: "/files/gzip", Size: 100},
+			"the response holds " + strconv.Itoa(gz.Len()) + " bytes; the attachment says 100", nil},
+		{"gzip, chunked, past Size", models.Attachment{URL: "/files/gzip-chunked", Size: 100},
+			"the body holds more than the attachment's 100 bytes", gz.Bytes()[:100]},
+		{"gzip is written as sent", models.Attachment{URL: "/files/gzip", Size: int64(gz.Len()), SHA256: sha(gz.Bytes())},
+			"", gz.Bytes()},
+		{"gzip without a Size is written as sent", models.Attachment{URL: "/files/gzip-chunked"},
+			"", gz.Bytes()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.reset()
+			var buf bytes.Buffer
+			tt.att.ID = "att_1"
+			err := c.DownloadAttachment(context.Background(), tt.att, &buf)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.ErrorIs(t, err, herrors.ErrInvalidResponse)
+			} else {
+				require.NoError(t, err)
+			}
+			if tt.att.Size > 0 {
+				assert.LessOrEqual(t, int64(buf.Len()), tt.att.Size, "never a byte past Size")
+			}
+			assert.Equal(t, sha(tt.written), sha(buf.Bytes()), "the bytes written (%d of them)", buf.Len())
+			paths, enc := rec.seen()
+			assert.Equal(t, []string{tt.att.URL}, paths, "one request: a wrong length is not retried")
+			assert.Equal(t, []string{"identity"}, enc, "the transport neither asks for gzip nor undoes it")
+		})
+	}
+}
+
+// Where the platform itself is on a private network, or the client says so,
+// its attachments may be too.
+func TestDownloadAttachmentPrivateNetworkAllowed(t *testing.T) {
+	p := newPrivateHosts(t)
+	loopTLS := p.platform.URL
+	key := client.WithAPIKey("sk_live_0123456789abcdef0123456789abcdef")
+	hc, _ := p.routed(t)
+	dialled := p.platform.Client().Transport.(*http.Transport).Clone()
+	dialled.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, p.platform.Listener.Addr().String())
+	}
+	t.Cleanup(dialled.CloseIdleConnections)
+
+	tests := []struct {
+		name  string
+		opts  []client.Option
+		url   string
+		paths []string // what reached the platform
+	}{
+		{"public base with the option: a loopback URL",
+			[]client.Option{client.WithBaseURL("https://example.com/api"), client.WithHTTPClient(hc), client.WithPrivateNetworkDownloads()},
+			loopTLS + "/files/ok", []string{"/files/ok"}},
+		{"public base with the option: a redirect to loopback",
+			[]client.Option{client.WithBaseURL("https://example.com/api"), client.WithHTTPClient(hc), client.WithPrivateNetworkDownloads()},
+			"/files/to?u=" + url.QueryEscape(loopTLS+"/files/ok"), []string{"/files/to", "/files/ok"}},
+		{"public base with the option: a name that resolves to loopback",
+			[]client.Option{client.WithHTTPClient(&http.Client{Transport: dialled}), client.WithPrivateNetworkDownloads()},
+			"https://files.example.com/files/ok", []string{"/files/ok"}},
+		{"base on loopback: another loopback URL",
+			[]client.Option{client.WithBaseURL("https://localhost:1/api"), client.WithHTTPClient(p.platform.Client())},
+			loopTLS + "/files/ok", []string{"/files/ok"}},
+		{"base on loopback: a name that resolves to loopback",
+			[]client.Option{client.WithBaseURL("https://127.0.0.1:1/api"), client.WithHTTPClient(&http.Client{Transport: dialled})},
+			"https://files.example.com/files/ok", []string{"/files/ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p.prec.reset()
+			c, err := client.New(append([]client.Option{key, client.WithRetry(client.NoRetry())}, tt.opts...)...)
+			require.NoError(t, err)
+			var buf bytes.Buffer
+			require.NoError(t, c.DownloadAttachment(context.Background(),
+				models.Attachment{ID: "att_1", URL: tt.url, Size: int64(len(p.data)), SHA256: sha(p.data)}, &buf))
+			assert.Equal(t, p.data, buf.Bytes())
+			paths, enc := p.prec.seen()
+			assert.Equal(t, tt.paths, paths)
+			for _, e := range enc {
+				assert.Equal(t, "identity", e)
+			}
+		})
+	}
 }

@@ -57,11 +57,20 @@ type Client struct {
 	maxEvent  int64
 	maxFile   int64
 	maxDown   int64
-	insecure  bool
 	raw       *raw.ClientWithResponses
 
-	// dl is hc for downloads: the same transport, with a redirect policy that
-	// never carries the key off the platform's host.
+	// plainDownloads allows http:// attachment URLs and redirects: only when
+	// the base URL is plain http itself, so a download is never less secure
+	// than the API calls.
+	plainDownloads bool
+	// privateDownloads allows non-public addresses in downloads: when the
+	// base URL's host is one (a local or self-hosted platform) or the client
+	// has WithPrivateNetworkDownloads.
+	privateDownloads bool
+
+	// dl is hc for downloads: its transport guarded against non-public
+	// addresses, with a redirect policy that checks every hop and never
+	// carries the key off the platform's host.
 	dl *http.Client
 
 	// pollTemplate is GET /events as the generated builder makes it, built
@@ -122,8 +131,10 @@ func New(opts ...Option) (*Client, error) {
 		maxEvent:  cfg.maxEvent,
 		maxFile:   cfg.maxFile,
 		maxDown:   cfg.maxDown,
-		insecure:  cfg.insecure,
 		agentID:   cfg.agentID,
+
+		plainDownloads:   base.Scheme == "http",
+		privateDownloads: cfg.private || hostIsNonPublic(base.Hostname()),
 	}
 	// Every line the client (and the poller over it) logs passes the
 	// client's redactor, which knows the client's own key.

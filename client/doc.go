@@ -47,9 +47,12 @@
 //	}, client.WithProgress(func(sent, total int64) { … }))
 //
 // DownloadAttachment streams an order's attachment to an io.Writer, capped by
-// WithMaxDownloadBytes and checked against its SHA-256, and sends the bearer
-// key only to the platform's own origin, never to a signed URL elsewhere or
-// across a redirect.
+// WithMaxDownloadBytes, exactly its Size as the server sent it, and checked
+// against its SHA-256. It sends the bearer key only to the platform's own
+// origin, never to a signed URL elsewhere or across a redirect, and goes no
+// further than the platform does: no plain http under an https base URL, no
+// loopback or private address under a public one (WithPrivateNetworkDownloads
+// allows them for a self-hosted platform).
 //
 // The skill package (SKILL.md, RULES.md and the rest, indexed by skill.json)
 // comes checked: SkillFile asks for each file's media type and checks it

@@ -19,6 +19,7 @@ type config struct {
 	attempt   time.Duration
 	userAgent string
 	insecure  bool
+	private   bool
 	maxBody   int64
 	maxEvent  int64
 	maxFile   int64
@@ -133,9 +134,23 @@ func WithUserAgent(ua string) Option {
 
 // WithInsecureHTTP allows a plain http:// base URL to a host that is not
 // loopback. The API key then crosses the network in clear text: use it only on
-// a network you trust.
+// a network you trust. Attachments may then be downloaded over plain http
+// too, since the base URL is; under an https base URL they never are, with or
+// without this option.
 func WithInsecureHTTP() Option {
 	return func(c *config) error { c.insecure = true; return nil }
+}
+
+// WithPrivateNetworkDownloads lets DownloadAttachment reach loopback,
+// private, link-local and other non-public addresses, which it refuses by
+// default when the base URL's host is public: without it, a redirect from a
+// hostile or compromised platform could read a service on the agent's own
+// machine or network (http://127.0.0.1:8080/admin, a cloud's metadata service
+// at 169.254.169.254) as if it were an attachment. Give it for a self-hosted
+// platform behind a public name whose files live on a private network. A base
+// URL whose host is itself non-public (localhost, 10.0.0.5) needs no option.
+func WithPrivateNetworkDownloads() Option {
+	return func(c *config) error { c.private = true; return nil }
 }
 
 // WithMaxResponseBytes caps the JSON answers the client reads (default
