@@ -58,3 +58,27 @@ func normalize(s string) string {
 	}
 	return strings.Join(out, "\n") + "\n"
 }
+
+// TestReadmeRefusalsAreTested: every test the README's "What the client
+// refuses" table names exists, so a row cannot outlive its proof.
+func TestReadmeRefusalsAreTested(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## What the client refuses")
+	require.True(t, ok, "the README has the section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	names := regexp.MustCompile("`(Test[A-Za-z0-9_]+)`").FindAllStringSubmatch(section, -1)
+	require.NotEmpty(t, names)
+	var tests strings.Builder
+	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		tests.Write(b)
+		return err
+	}))
+	for _, n := range names {
+		assert.Contains(t, tests.String(), "func "+n[1]+"(t *testing.T)", "the README names %s", n[1])
+	}
+}
