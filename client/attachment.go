@@ -126,15 +126,7 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 	err = c.send(ctx, "download", c.dl, req, cc, 0, func(res *http.Response) error {
 		return c.receive(ctx, res, att, want, w, cc.progress)
 	})
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		// net/http names the whole URL; its query may be a signature.
-		if pu, perr := url.Parse(ue.URL); perr == nil {
-			ue.URL = redactURL(pu)
-		} else {
-			ue.URL = "(unparsable URL)"
-		}
-	}
-	return err
+	return err // a *url.Error in it names the URL without its query (attempt1 sees to it)
 }
 
 // receive writes one 2xx answer's body to w. An error after the first byte

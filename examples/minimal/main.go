@@ -21,7 +21,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := client.Connect(ctx, client.ConnectConfig{}) // STEP 0-2 of the skill
-	if _, notSaved := errors.AsType[*client.KeyNotSavedError](err); notSaved {
+	var notSaved *client.KeyNotSavedError
+	if errors.As(err, &notSaved) {
 		log.Printf("ERROR %v", err) // the token is spent: keep running, and save the key where it says
 	} else if err != nil {
 		log.Fatal(err)
