@@ -256,6 +256,11 @@ func (c *Client) downloadClient() *http.Client {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
+		// As for the attachment's own URL: a host, and no credentials (net/http
+		// would send a URL's user info as Basic authorization).
+		if req.URL.User != nil || req.URL.Hostname() == "" {
+			return fmt.Errorf("refused a redirect to %s: want a host and no credentials", redactURL(req.URL))
+		}
 		if err := c.checkTarget(req.URL, "refused a redirect to "+redactURL(req.URL)); err != nil {
 			return err
 		}
