@@ -118,10 +118,7 @@ func TestConnectRefusesAnotherAgentsKey(t *testing.T) {
 // file: the next source is tried before any register.
 func TestConnectRefusedEnvKeyFallsBackToKeyFile(t *testing.T) {
 	cleanEnv(t)
-	srv := heeprtest.NewServer()
-	a := srv.AddAgent()
-	keyFile := filepath.Join(t.TempDir(), "key")
-	cfg := client.ConnectConfig{KeyFile: keyFile, AgentID: a.ID, BootstrapToken: a.BootstrapToken}
+	srv, _, _, cfg := firstRun(t)
 	first, err := connect(t, srv, cfg)
 	require.NoError(t, err)
 	t.Setenv(client.EnvAPIKey, "sk_live_revokedlongago0000")
@@ -167,10 +164,7 @@ func TestConnectConcurrentRegistersOnce(t *testing.T) {
 // stay on the chain, each said once.
 func TestConnectKeepsEveryReason(t *testing.T) {
 	cleanEnv(t)
-	srv := heeprtest.NewServer()
-	a := srv.AddAgent()
-	keyFile := filepath.Join(t.TempDir(), "key")
-	cfg := client.ConnectConfig{KeyFile: keyFile, AgentID: a.ID, BootstrapToken: a.BootstrapToken}
+	srv, a, _, cfg := firstRun(t)
 	_, err := connect(t, srv, cfg)
 	require.NoError(t, err)
 	srv.RevokeKey(a.ID)

@@ -61,10 +61,7 @@ func TestConnectFresh(t *testing.T) {
 
 func TestConnectReusesKeyFileWithoutTouchingToken(t *testing.T) {
 	cleanEnv(t)
-	srv := heeprtest.NewServer()
-	a := srv.AddAgent()
-	keyFile := filepath.Join(t.TempDir(), "key")
-	cfg := client.ConnectConfig{KeyFile: keyFile, AgentID: a.ID, BootstrapToken: a.BootstrapToken}
+	srv, a, _, cfg := firstRun(t)
 	first, err := connect(t, srv, cfg)
 	require.NoError(t, err)
 	srv.PlaceOrder(a.ID, models.Order{})
@@ -275,4 +272,14 @@ func TestConnectNothingToGoOn(t *testing.T) {
 	c, err := connect(t, srv, client.ConnectConfig{KeyFile: filepath.Join(t.TempDir(), "key")})
 	require.NoError(t, err, "the environment fills the gaps")
 	assert.Equal(t, a.ID, c.AgentID())
+}
+
+// firstRun is a fake with one agent that has not registered yet, and the
+// ConnectConfig of its first run: a fresh key file and its bootstrap token.
+func firstRun(t *testing.T) (*heeprtest.Server, heeprtest.Agent, string, client.ConnectConfig) {
+	t.Helper()
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	return srv, a, keyFile, client.ConnectConfig{KeyFile: keyFile, AgentID: a.ID, BootstrapToken: a.BootstrapToken}
 }
