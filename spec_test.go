@@ -3,11 +3,13 @@ package heepr_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -286,21 +288,182 @@ func TestSpecIdlePoll(t *testing.T) {
 	}
 }
 
-// TestErrorCodes pins the error-code enum: the six codes of the platform's
-// reference and the generic ones the SDK assumes.
-func TestErrorCodes(t *testing.T) {
-	doc := loadSpec(t)
-	var got []string
-	for _, v := range doc.Components.Schemas["ErrorCode"].Value.Enum {
-		got = append(got, v.(string))
+// openSet returns the known values of an open set of the spec (a string
+// schema with x-extensible-enum), failing if the schema is a closed enum.
+func openSet(t *testing.T, doc *openapi3.T, name string) []string {
+	t.Helper()
+	ref := doc.Components.Schemas[name]
+	require.NotNil(t, ref, "no schema %s", name)
+	require.Empty(t, ref.Value.Enum, "%s is a closed enum: write it as x-extensible-enum", name)
+	list, ok := ref.Value.Extensions["x-extensible-enum"].([]any)
+	require.True(t, ok, "%s has no x-extensible-enum", name)
+	var out []string
+	for _, v := range list {
+		out = append(out, v.(string))
 	}
+	return out
+}
+
+// TestErrorCodes pins the error codes: the six of the platform's reference
+// and the generic ones the SDK assumes.
+func TestErrorCodes(t *testing.T) {
+	got := openSet(t, loadSpec(t), "ErrorCode")
 	sort.Strings(got)
 	want := []string{
 		"active_key_exists", "bootstrap_expired", "bootstrap_unknown", "bootstrap_used",
-		"conflict", "forbidden", "internal_error", "invalid_request", "key_expired",
-		"key_revoked", "not_found", "rate_limited", "unauthorized", "unavailable",
+		"conflict", "forbidden", "idempotency_key_reused", "internal_error", "invalid_request",
+		"key_expired", "key_revoked", "method_not_allowed", "not_found", "rate_limited",
+		"unauthorized", "unavailable",
 	}
 	assert.Equal(t, want, got)
+}
+
+// TestOpenSetsAreOpen: no schema anywhere in the spec is a closed enum, except
+// the one-value enums that pin each event variant's kind; every open set is a
+// string with x-extensible-enum; and the oapi-codegen configs exclude exactly
+// the open sets (internal/cmd/openenums writes them instead).
+func TestOpenSetsAreOpen(t *testing.T) {
+	doc := loadSpec(t)
+	var open []string
+	for name, ref := range doc.Components.Schemas {
+		if _, ok := ref.Value.Extensions["x-extensible-enum"]; ok {
+			open = append(open, name)
+			assert.True(t, ref.Value.Type.Is(openapi3.TypeString), "%s: an open set is a string", name)
+		}
+	}
+	sort.Strings(open)
+	assert.Equal(t, []string{"AgentStatus", "DeclineReason", "DeliveryState", "ErrorCode", "EventKind",
+		"FlagReason", "OrderState", "OwnerDecision", "SkillFileName"}, open)
+
+	// Walk every schema reachable from the components and the operations.
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(where string, ref *openapi3.SchemaRef)
+	walk = func(where string, ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if len(s.Enum) > 0 {
+			pin := strings.HasSuffix(where, ".kind") && len(s.Enum) == 1
+			assert.True(t, pin, "%s is a closed enum %v: only an event variant's kind may be one", where, s.Enum)
+		}
+		for name, p := range s.Properties {
+			walk(where+"."+name, p)
+		}
+		for i, sub := range append(append(append([]*openapi3.SchemaRef{}, s.AllOf...), s.OneOf...), s.AnyOf...) {
+			walk(where+"/"+strconv.Itoa(i), sub)
+		}
+		walk(where+"[]", s.Items)
+		if s.AdditionalProperties.Schema != nil {
+			walk(where+"{}", s.AdditionalProperties.Schema)
+		}
+	}
+	for name, ref := range doc.Components.Schemas {
+		walk(name, ref)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				walk(method+" "+path+" "+p.Value.Name, p.Value.Schema)
+			}
+		}
+	}
+
+	config, err := os.ReadFile("models/oapi-codegen.yaml")
+	require.NoError(t, err)
+	var excluded []string
+	for _, line := range strings.Split(string(config), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "exclude-schemas:"); ok {
+			for _, n := range strings.Split(strings.Trim(strings.TrimSpace(rest), "[]"), ",") {
+				excluded = append(excluded, strings.TrimSpace(n))
+			}
+		}
+	}
+	sort.Strings(excluded)
+	assert.Equal(t, open, excluded, "models/oapi-codegen.yaml exclude-schemas must list exactly the open sets")
+}
+
+// TestEventUnion: the union Event matches exactly one branch for every event,
+// known kind or not, when the discriminator is ignored (as spectral, Prism and
+// libopenapi-validator do), and its known kinds agree everywhere they are
+// written: EventKind, the variants' pins, the discriminator mapping and
+// UnknownEvent's exclusions.
+func TestEventUnion(t *testing.T) {
+	doc := loadSpec(t)
+	union := doc.Components.Schemas["Event"].Value
+	kinds := openSet(t, doc, "EventKind")
+
+	variantKind := map[string]string{}
+	var unknownNot []string
+	for _, branch := range union.OneOf {
+		name := strings.TrimPrefix(branch.Ref, "#/components/schemas/")
+		var pin, not []any
+		for _, part := range branch.Value.AllOf {
+			if k := part.Value.Properties["kind"]; k != nil {
+				pin = k.Value.Enum
+				if k.Value.Not != nil {
+					not = k.Value.Not.Value.Enum
+				}
+			}
+		}
+		if name == "UnknownEvent" {
+			require.Empty(t, pin)
+			for _, v := range not {
+				unknownNot = append(unknownNot, v.(string))
+			}
+			continue
+		}
+		require.Len(t, pin, 1, "%s must pin its kind to one value", name)
+		variantKind[name] = pin[0].(string)
+	}
+	var pinned, mapped []string
+	for name, k := range variantKind {
+		pinned = append(pinned, k)
+		assert.Equal(t, "#/components/schemas/"+name, union.Discriminator.Mapping[k].Ref, "the discriminator maps %s to %s", k, name)
+	}
+	for k := range union.Discriminator.Mapping {
+		mapped = append(mapped, k)
+	}
+	for _, l := range [][]string{kinds, pinned, mapped, unknownNot} {
+		sort.Strings(l)
+	}
+	assert.Equal(t, kinds, pinned, "EventKind and the variants' pinned kinds")
+	assert.Equal(t, kinds, mapped, "EventKind and the discriminator mapping")
+	assert.Equal(t, kinds, unknownNot, "EventKind and the kinds UnknownEvent excludes")
+
+	header := `"id":"evt_1","created_at":"2026-11-28T09:00:00Z","order_id":"ord_1"`
+	order := `"order":{"id":"ord_1","scope":"s","tier":"basic","price":{"amount":1,"currency":"points"},"deadline":"2026-12-01T09:00:00Z","brief":"b","revisions_allowed":0}`
+	events := map[string]string{
+		"NewOrderEvent":           `{"kind":"new_order",` + header + `,` + order + `}`,
+		"RevisionRequestEvent":    `{"kind":"revision_request",` + header + `,"brief":"b","revision":1,"revisions_allowed":1}`,
+		"OwnerApprovedOrderEvent": `{"kind":"owner_approved_order",` + header + `,"decision":"approved"}`,
+		"OwnerDeniedOrderEvent":   `{"kind":"owner_denied_order",` + header + `,"decision":"denied"}`,
+		"ScopeChangeEvent":        `{"kind":"scope_change",` + header + `}`,
+		"UnknownEvent":            `{"kind":"order_rated",` + header + `,"stars":5}`,
+	}
+	// The spec's own examples of each variant and of the union.
+	for _, branch := range append(union.OneOf, doc.Components.Schemas["Event"]) {
+		if ex, err := json.Marshal(branch.Value.Example); err == nil && branch.Value.Example != nil {
+			events[branch.Ref+" example"] = string(ex)
+		}
+	}
+	for name, body := range events {
+		t.Run(name, func(t *testing.T) {
+			var v any
+			require.NoError(t, json.Unmarshal([]byte(body), &v))
+			var matched []string
+			for _, branch := range union.OneOf {
+				if branch.Value.VisitJSON(v) == nil {
+					matched = append(matched, strings.TrimPrefix(branch.Ref, "#/components/schemas/"))
+				}
+			}
+			require.Len(t, matched, 1, "%s matches %v", body, matched)
+			if !strings.Contains(name, "example") {
+				assert.Equal(t, name, matched[0])
+			}
+		})
+	}
 }
 
 // TestGeneratorConfigsAgree keeps the type-shaping options identical in every

@@ -61,20 +61,22 @@ var codeCases = map[models.ErrorCode]struct {
 	status          int
 	sentinel, class error
 }{
-	models.ErrorCodeBootstrapUnknown: {401, herrors.ErrBootstrapUnknown, herrors.ErrUnauthorized},
-	models.ErrorCodeBootstrapUsed:    {401, herrors.ErrBootstrapUsed, herrors.ErrUnauthorized},
-	models.ErrorCodeBootstrapExpired: {401, herrors.ErrBootstrapExpired, herrors.ErrUnauthorized},
-	models.ErrorCodeActiveKeyExists:  {409, herrors.ErrActiveKeyExists, herrors.ErrConflict},
-	models.ErrorCodeKeyExpired:       {401, herrors.ErrKeyExpired, herrors.ErrUnauthorized},
-	models.ErrorCodeKeyRevoked:       {401, herrors.ErrKeyRevoked, herrors.ErrUnauthorized},
-	models.ErrorCodeUnauthorized:     {401, herrors.ErrUnauthorized, herrors.ErrUnauthorized},
-	models.ErrorCodeForbidden:        {403, herrors.ErrForbidden, herrors.ErrForbidden},
-	models.ErrorCodeNotFound:         {404, herrors.ErrNotFound, herrors.ErrNotFound},
-	models.ErrorCodeInvalidRequest:   {400, herrors.ErrInvalidRequest, herrors.ErrInvalidRequest},
-	models.ErrorCodeConflict:         {409, herrors.ErrConflict, herrors.ErrConflict},
-	models.ErrorCodeRateLimited:      {429, herrors.ErrRateLimited, herrors.ErrRateLimited},
-	models.ErrorCodeInternalError:    {500, herrors.ErrInternal, herrors.ErrInternal},
-	models.ErrorCodeUnavailable:      {503, herrors.ErrUnavailable, herrors.ErrUnavailable},
+	models.ErrorCodeBootstrapUnknown:     {401, herrors.ErrBootstrapUnknown, herrors.ErrUnauthorized},
+	models.ErrorCodeBootstrapUsed:        {401, herrors.ErrBootstrapUsed, herrors.ErrUnauthorized},
+	models.ErrorCodeBootstrapExpired:     {401, herrors.ErrBootstrapExpired, herrors.ErrUnauthorized},
+	models.ErrorCodeActiveKeyExists:      {409, herrors.ErrActiveKeyExists, herrors.ErrConflict},
+	models.ErrorCodeKeyExpired:           {401, herrors.ErrKeyExpired, herrors.ErrUnauthorized},
+	models.ErrorCodeKeyRevoked:           {401, herrors.ErrKeyRevoked, herrors.ErrUnauthorized},
+	models.ErrorCodeUnauthorized:         {401, herrors.ErrUnauthorized, herrors.ErrUnauthorized},
+	models.ErrorCodeForbidden:            {403, herrors.ErrForbidden, herrors.ErrForbidden},
+	models.ErrorCodeNotFound:             {404, herrors.ErrNotFound, herrors.ErrNotFound},
+	models.ErrorCodeInvalidRequest:       {400, herrors.ErrInvalidRequest, herrors.ErrInvalidRequest},
+	models.ErrorCodeConflict:             {409, herrors.ErrConflict, herrors.ErrConflict},
+	models.ErrorCodeRateLimited:          {429, herrors.ErrRateLimited, herrors.ErrRateLimited},
+	models.ErrorCodeInternalError:        {500, herrors.ErrInternal, herrors.ErrInternal},
+	models.ErrorCodeUnavailable:          {503, herrors.ErrUnavailable, herrors.ErrUnavailable},
+	models.ErrorCodeMethodNotAllowed:     {405, herrors.ErrMethodNotAllowed, herrors.ErrInvalidRequest},
+	models.ErrorCodeIdempotencyKeyReused: {422, herrors.ErrIdempotencyKeyReused, herrors.ErrInvalidRequest},
 }
 
 // response is what one case's server answers.

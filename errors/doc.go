@@ -22,9 +22,10 @@
 // through to it. heepr's own Go services import this package too, so both
 // sides of the wire share one list of codes.
 //
-// There is one sentinel per code of the spec's ErrorCode enum: the six of the
+// There is one sentinel per known code of the spec's open set ErrorCode: the six of the
 // platform's reference (ErrBootstrapUnknown, ErrBootstrapUsed,
-// ErrBootstrapExpired, ErrActiveKeyExists, ErrKeyExpired, ErrKeyRevoked), each
+// ErrBootstrapExpired, ErrActiveKeyExists, ErrKeyExpired, ErrKeyRevoked) and
+// the two the spec adds (ErrMethodNotAllowed, ErrIdempotencyKeyReused), each
 // matching exactly its code, and the generic classes (ErrUnauthorized,
 // ErrForbidden, ErrNotFound, ErrInvalidRequest, ErrConflict, ErrRateLimited,
 // ErrInternal, ErrUnavailable), each matching its own code, the specific codes

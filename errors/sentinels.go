@@ -113,6 +113,25 @@ var (
 	ErrKeyRevoked error = &sentinel{code: models.ErrorCodeKeyRevoked, class: ErrUnauthorized}
 )
 
+// The specific codes the spec adds where HTTP or idempotency need a name.
+var (
+	// ErrMethodNotAllowed: the path exists but takes another method (405; the
+	// response's Allow header lists the methods it takes). The SDK never sends
+	// one; a caller of the raw client or a gateway rewriting methods does. Fix
+	// the request. Class: ErrInvalidRequest.
+	ErrMethodNotAllowed error = &sentinel{code: models.ErrorCodeMethodNotAllowed, class: ErrInvalidRequest}
+
+	// ErrIdempotencyKeyReused: the platform already took this Idempotency-Key
+	// with a different request (422): another operation, order or body. The
+	// SDK derives a handler's keys from its event id and the place of each
+	// write in the handler, so a handler replayed after a crash that makes a
+	// different write at the same place (an LLM that answers differently the
+	// second time, say) meets this: the first write stands. Do not retry the
+	// same request; make a handler's writes depend only on its event, or give
+	// a deliberately different write its own key. Class: ErrInvalidRequest.
+	ErrIdempotencyKeyReused error = &sentinel{code: models.ErrorCodeIdempotencyKeyReused, class: ErrInvalidRequest}
+)
+
 // sentinels returns every sentinel, which is the code table: one entry per
 // code of the spec's ErrorCode enum (a test holds the two equal). A function
 // rather than a package variable, so there is no mutable global.
@@ -120,6 +139,7 @@ func sentinels() []error {
 	return []error{
 		ErrBootstrapUnknown, ErrBootstrapUsed, ErrBootstrapExpired,
 		ErrActiveKeyExists, ErrKeyExpired, ErrKeyRevoked,
+		ErrMethodNotAllowed, ErrIdempotencyKeyReused,
 		ErrUnauthorized, ErrForbidden, ErrNotFound, ErrInvalidRequest,
 		ErrConflict, ErrRateLimited, ErrInternal, ErrUnavailable,
 	}

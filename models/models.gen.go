@@ -12,263 +12,6 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for AgentStatus.
-const (
-	AgentStatusActive AgentStatus = "active"
-	AgentStatusPaused AgentStatus = "paused"
-)
-
-// Valid indicates whether the value is a known member of the AgentStatus enum.
-func (e AgentStatus) Valid() bool {
-	switch e {
-	case AgentStatusActive:
-		return true
-	case AgentStatusPaused:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeclineReason.
-const (
-	DeclineReasonCapacity           DeclineReason = "capacity"
-	DeclineReasonDeadlineUnfeasible DeclineReason = "deadline_unfeasible"
-	DeclineReasonInsufficientBrief  DeclineReason = "insufficient_brief"
-	DeclineReasonOther              DeclineReason = "other"
-	DeclineReasonOutOfScope         DeclineReason = "out_of_scope"
-)
-
-// Valid indicates whether the value is a known member of the DeclineReason enum.
-func (e DeclineReason) Valid() bool {
-	switch e {
-	case DeclineReasonCapacity:
-		return true
-	case DeclineReasonDeadlineUnfeasible:
-		return true
-	case DeclineReasonInsufficientBrief:
-		return true
-	case DeclineReasonOther:
-		return true
-	case DeclineReasonOutOfScope:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeliveryState.
-const (
-	DeliveryStatePendingReview DeliveryState = "pending_review"
-	DeliveryStateRejected      DeliveryState = "rejected"
-	DeliveryStateReleased      DeliveryState = "released"
-)
-
-// Valid indicates whether the value is a known member of the DeliveryState enum.
-func (e DeliveryState) Valid() bool {
-	switch e {
-	case DeliveryStatePendingReview:
-		return true
-	case DeliveryStateRejected:
-		return true
-	case DeliveryStateReleased:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ErrorCode.
-const (
-	ErrorCodeActiveKeyExists  ErrorCode = "active_key_exists"
-	ErrorCodeBootstrapExpired ErrorCode = "bootstrap_expired"
-	ErrorCodeBootstrapUnknown ErrorCode = "bootstrap_unknown"
-	ErrorCodeBootstrapUsed    ErrorCode = "bootstrap_used"
-	ErrorCodeConflict         ErrorCode = "conflict"
-	ErrorCodeForbidden        ErrorCode = "forbidden"
-	ErrorCodeInternalError    ErrorCode = "internal_error"
-	ErrorCodeInvalidRequest   ErrorCode = "invalid_request"
-	ErrorCodeKeyExpired       ErrorCode = "key_expired"
-	ErrorCodeKeyRevoked       ErrorCode = "key_revoked"
-	ErrorCodeNotFound         ErrorCode = "not_found"
-	ErrorCodeRateLimited      ErrorCode = "rate_limited"
-	ErrorCodeUnauthorized     ErrorCode = "unauthorized"
-	ErrorCodeUnavailable      ErrorCode = "unavailable"
-)
-
-// Valid indicates whether the value is a known member of the ErrorCode enum.
-func (e ErrorCode) Valid() bool {
-	switch e {
-	case ErrorCodeActiveKeyExists:
-		return true
-	case ErrorCodeBootstrapExpired:
-		return true
-	case ErrorCodeBootstrapUnknown:
-		return true
-	case ErrorCodeBootstrapUsed:
-		return true
-	case ErrorCodeConflict:
-		return true
-	case ErrorCodeForbidden:
-		return true
-	case ErrorCodeInternalError:
-		return true
-	case ErrorCodeInvalidRequest:
-		return true
-	case ErrorCodeKeyExpired:
-		return true
-	case ErrorCodeKeyRevoked:
-		return true
-	case ErrorCodeNotFound:
-		return true
-	case ErrorCodeRateLimited:
-		return true
-	case ErrorCodeUnauthorized:
-		return true
-	case ErrorCodeUnavailable:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for EventKind.
-const (
-	EventKindNewOrder           EventKind = "new_order"
-	EventKindOwnerApprovedOrder EventKind = "owner_approved_order"
-	EventKindOwnerDeniedOrder   EventKind = "owner_denied_order"
-	EventKindRevisionRequest    EventKind = "revision_request"
-	EventKindScopeChange        EventKind = "scope_change"
-)
-
-// Valid indicates whether the value is a known member of the EventKind enum.
-func (e EventKind) Valid() bool {
-	switch e {
-	case EventKindNewOrder:
-		return true
-	case EventKindOwnerApprovedOrder:
-		return true
-	case EventKindOwnerDeniedOrder:
-		return true
-	case EventKindRevisionRequest:
-		return true
-	case EventKindScopeChange:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for FlagReason.
-const (
-	FlagReasonIllegal         FlagReason = "illegal"
-	FlagReasonOther           FlagReason = "other"
-	FlagReasonPolicyViolation FlagReason = "policy_violation"
-)
-
-// Valid indicates whether the value is a known member of the FlagReason enum.
-func (e FlagReason) Valid() bool {
-	switch e {
-	case FlagReasonIllegal:
-		return true
-	case FlagReasonOther:
-		return true
-	case FlagReasonPolicyViolation:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for OrderState.
-const (
-	OrderStateCancelled         OrderState = "cancelled"
-	OrderStateCompleted         OrderState = "completed"
-	OrderStateDeclined          OrderState = "declined"
-	OrderStateDelivered         OrderState = "delivered"
-	OrderStateDenied            OrderState = "denied"
-	OrderStateFlagged           OrderState = "flagged"
-	OrderStateInProgress        OrderState = "in_progress"
-	OrderStatePendingAcceptance OrderState = "pending_acceptance"
-	OrderStateRevisionRequested OrderState = "revision_requested"
-)
-
-// Valid indicates whether the value is a known member of the OrderState enum.
-func (e OrderState) Valid() bool {
-	switch e {
-	case OrderStateCancelled:
-		return true
-	case OrderStateCompleted:
-		return true
-	case OrderStateDeclined:
-		return true
-	case OrderStateDelivered:
-		return true
-	case OrderStateDenied:
-		return true
-	case OrderStateFlagged:
-		return true
-	case OrderStateInProgress:
-		return true
-	case OrderStatePendingAcceptance:
-		return true
-	case OrderStateRevisionRequested:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for OwnerDecision.
-const (
-	OwnerDecisionApproved OwnerDecision = "approved"
-	OwnerDecisionDenied   OwnerDecision = "denied"
-)
-
-// Valid indicates whether the value is a known member of the OwnerDecision enum.
-func (e OwnerDecision) Valid() bool {
-	switch e {
-	case OwnerDecisionApproved:
-		return true
-	case OwnerDecisionDenied:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SkillFileName.
-const (
-	SkillFileNameAPIMd             SkillFileName = "API.md"
-	SkillFileNameHEARTBEATEVENTSMd SkillFileName = "HEARTBEAT_EVENTS.md"
-	SkillFileNameRULESMd           SkillFileName = "RULES.md"
-	SkillFileNameSKILLMd           SkillFileName = "SKILL.md"
-	SkillFileNameSkillJSON         SkillFileName = "skill.json"
-)
-
-// Valid indicates whether the value is a known member of the SkillFileName enum.
-func (e SkillFileName) Valid() bool {
-	switch e {
-	case SkillFileNameAPIMd:
-		return true
-	case SkillFileNameHEARTBEATEVENTSMd:
-		return true
-	case SkillFileNameRULESMd:
-		return true
-	case SkillFileNameSKILLMd:
-		return true
-	case SkillFileNameSkillJSON:
-		return true
-	default:
-		return false
-	}
-}
-
-// AgentStatus Whether the agent takes new orders. Open.
-//
-// Example: active
-type AgentStatus string
-
 // Attachment A file the customer attached to an order.
 //
 // Example: {"content_type":"image/jpeg","id":"att_1","name":"reference.jpg","size":20480,"url":"https://heepr.ai/api/attachments/att_1"}
@@ -305,11 +48,6 @@ type Attachment struct {
 	// Example: https://heepr.ai/api/attachments/att_1
 	URL string `json:"url"`
 }
-
-// DeclineReason Why the agent declines an order. Open.
-//
-// Example: capacity
-type DeclineReason string
 
 // DeclineRequest The body of a decline.
 //
@@ -398,11 +136,6 @@ type DeliveryReceipt struct {
 	State DeliveryState `json:"state"`
 }
 
-// DeliveryState Where a delivery is in the owner's review. Open.
-//
-// Example: pending_review
-type DeliveryState string
-
 // DeliveryUpload A multipart delivery.
 //
 // Example: {"files":["(binary)"],"payload":{"message":"The illustration is attached."}}
@@ -418,14 +151,6 @@ type DeliveryUpload struct {
 	Payload DeliveryPayload `json:"payload,omitempty,omitzero"`
 }
 
-// ErrorCode A machine-readable error code. The six of the platform's reference
-// (`bootstrap_unknown`, `bootstrap_used`, `bootstrap_expired`, `active_key_exists`,
-// `key_expired`, `key_revoked`) and the generic ones every API needs. Open: a client
-// must accept a code it does not know and fall back on the HTTP status.
-//
-// Example: key_revoked
-type ErrorCode string
-
 // ErrorDetail What went wrong.
 //
 // Example: {"code":"key_revoked","message":"The owner revoked this key.","request_id":"req_8f2k1m"}
@@ -434,6 +159,9 @@ type ErrorDetail struct {
 	// (`bootstrap_unknown`, `bootstrap_used`, `bootstrap_expired`, `active_key_exists`,
 	// `key_expired`, `key_revoked`) and the generic ones every API needs. Open: a client
 	// must accept a code it does not know and fall back on the HTTP status.
+	// `method_not_allowed` comes with a 405 and an `Allow` header;
+	// `idempotency_key_reused` with a 422, when an `Idempotency-Key` comes back with a
+	// request that differs from the first one sent with it.
 	//
 	//
 	// Example: key_revoked
@@ -503,17 +231,6 @@ type EventHeader struct {
 	OrderID string `json:"order_id"`
 }
 
-// EventKind What happened. Open: a client must keep, not drop, an event of a kind it does
-// not know.
-//
-// Example: new_order
-type EventKind string
-
-// FlagReason Why the agent flags an order. Open.
-//
-// Example: policy_violation
-type FlagReason string
-
 // FlagRequest The body of a flag.
 //
 // Example: {"reason":"illegal"}
@@ -543,9 +260,7 @@ type NewOrderEvent struct {
 	// Example: evt_1
 	ID string `json:"id"`
 
-	// Kind What happened. Open: a client must keep, not drop, an event of a kind it does
-	// not know.
-	//
+	// Kind Always `new_order` on this variant, so that the union matches one branch with or without the discriminator.
 	//
 	// Example: new_order
 	Kind EventKind `json:"kind"`
@@ -636,11 +351,6 @@ type OrderAck struct {
 	State OrderState `json:"state"`
 }
 
-// OrderState Where an order is in its life. Open.
-//
-// Example: in_progress
-type OrderState string
-
 // OwnerApprovedOrderEvent `owner_approved_order`: on manual acceptance, the owner approved the order. Work begins.
 type OwnerApprovedOrderEvent struct {
 	// CreatedAt When the platform queued the event.
@@ -658,11 +368,9 @@ type OwnerApprovedOrderEvent struct {
 	// Example: evt_1
 	ID string `json:"id"`
 
-	// Kind What happened. Open: a client must keep, not drop, an event of a kind it does
-	// not know.
+	// Kind Always `owner_approved_order` on this variant, so that the union matches one branch with or without the discriminator.
 	//
-	//
-	// Example: new_order
+	// Example: owner_approved_order
 	Kind EventKind `json:"kind"`
 
 	// Note The owner's note to the agent, if any.
@@ -683,11 +391,6 @@ type OwnerApprovedOrderEvent struct {
 	Sf PlatformRules `json:"sf,omitempty,omitzero"`
 }
 
-// OwnerDecision The owner's decision on an order awaiting manual acceptance. Open.
-//
-// Example: approved
-type OwnerDecision string
-
 // OwnerDeniedOrderEvent `owner_denied_order`: the owner denied the order and the customer was refunded. No work to do.
 type OwnerDeniedOrderEvent struct {
 	// CreatedAt When the platform queued the event.
@@ -705,11 +408,9 @@ type OwnerDeniedOrderEvent struct {
 	// Example: evt_1
 	ID string `json:"id"`
 
-	// Kind What happened. Open: a client must keep, not drop, an event of a kind it does
-	// not know.
+	// Kind Always `owner_denied_order` on this variant, so that the union matches one branch with or without the discriminator.
 	//
-	//
-	// Example: new_order
+	// Example: owner_denied_order
 	Kind EventKind `json:"kind"`
 
 	// Note The owner's note to the agent, if any.
@@ -804,11 +505,9 @@ type RevisionRequestEvent struct {
 	// Example: evt_1
 	ID string `json:"id"`
 
-	// Kind What happened. Open: a client must keep, not drop, an event of a kind it does
-	// not know.
+	// Kind Always `revision_request` on this variant, so that the union matches one branch with or without the discriminator.
 	//
-	//
-	// Example: new_order
+	// Example: revision_request
 	Kind EventKind `json:"kind"`
 
 	// OrderID The order the event is about.
@@ -857,11 +556,9 @@ type ScopeChangeEvent struct {
 	// Example: evt_1
 	ID string `json:"id"`
 
-	// Kind What happened. Open: a client must keep, not drop, an event of a kind it does
-	// not know.
+	// Kind Always `scope_change` on this variant, so that the union matches one branch with or without the discriminator.
 	//
-	//
-	// Example: new_order
+	// Example: scope_change
 	Kind EventKind `json:"kind"`
 
 	// OrderID The order the event is about.
@@ -884,7 +581,7 @@ type ScopeChangeEvent struct {
 
 // Skill The current SKILL.md and the hash of the whole skill package.
 //
-// Example: {"body":"# heepr agent skill\n","content_hash":"sha256:9b1d3f0c6e2a4b8d7c5e1f3a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e3f5a7b9c"}
+// Example: {"body":"# heepr agent skill\n","content_hash":"9b1d3f0c6e2a4b8d7c5e1f3a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e3f5a7b9c"}
 type Skill struct {
 	// Body SKILL.md, verbatim.
 	//
@@ -892,17 +589,14 @@ type Skill struct {
 	Body string `json:"body"`
 
 	// ContentHash A hash of the whole skill package: it changes when any file changes,
-	// skill.json included, and is the signal to re-read skill.json.
+	// skill.json included, and is the signal to re-read skill.json. Written as the
+	// hex SHA-256 (64 lowercase hex digits), like every hash in this document; a
+	// client treats it as opaque and only compares it with the last one it saw.
 	//
 	//
-	// Example: sha256:9b1d3f0c6e2a4b8d7c5e1f3a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e3f5a7b9c
+	// Example: 9b1d3f0c6e2a4b8d7c5e1f3a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e3f5a7b9c
 	ContentHash string `json:"content_hash"`
 }
-
-// SkillFileName A file of the per-agent skill package.
-//
-// Example: skill.json
-type SkillFileName string
 
 // SkillManifest skill.json: the machine-readable index of the skill package, with a SHA-256 per
 // file and the owner's preferred poll cadence.
@@ -958,6 +652,32 @@ type StatusUpdate struct {
 	//
 	// Example: active
 	Status AgentStatus `json:"status,omitempty,omitzero"`
+}
+
+// UnknownEvent An event of a kind this document does not list yet: the header, and whatever else
+// the platform sent. A client keeps it (its id, its raw body) and must not fail the
+// poll on it: the platform drains what a poll returned. Its `kind` is any string but
+// the known kinds, so that it never competes with their branches.
+type UnknownEvent struct {
+	// CreatedAt When the platform queued the event.
+	//
+	// Example: 2026-11-28T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ID The event's id, unique per agent; the key for deduplication and replay.
+	//
+	// Example: evt_1
+	ID string `json:"id"`
+
+	// Kind Any kind but those of the other branches of `Event`.
+	//
+	// Example: order_rated
+	Kind EventKind `json:"kind"`
+
+	// OrderID The order the event is about.
+	//
+	// Example: ord_1
+	OrderID string `json:"order_id"`
 }
 
 // IdempotencyKey defines model for IdempotencyKey.
@@ -1030,7 +750,9 @@ type UnavailableResponse = ErrorEnvelope
 type RegisterAgentParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
-	// heeprtest does, answering a repeated key with the first result.
+	// heeprtest does, answering a repeated key with the first result, and a repeated key
+	// with a different request (another operation, order or body) with 422
+	// `idempotency_key_reused`, as Stripe and the IETF's Idempotency-Key draft do.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1038,7 +760,9 @@ type RegisterAgentParams struct {
 type DeclineOrderParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
-	// heeprtest does, answering a repeated key with the first result.
+	// heeprtest does, answering a repeated key with the first result, and a repeated key
+	// with a different request (another operation, order or body) with 422
+	// `idempotency_key_reused`, as Stripe and the IETF's Idempotency-Key draft do.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1046,7 +770,9 @@ type DeclineOrderParams struct {
 type DeliverOrderParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
-	// heeprtest does, answering a repeated key with the first result.
+	// heeprtest does, answering a repeated key with the first result, and a repeated key
+	// with a different request (another operation, order or body) with 422
+	// `idempotency_key_reused`, as Stripe and the IETF's Idempotency-Key draft do.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1054,7 +780,9 @@ type DeliverOrderParams struct {
 type FlagOrderParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
-	// heeprtest does, answering a repeated key with the first result.
+	// heeprtest does, answering a repeated key with the first result, and a repeated key
+	// with a different request (another operation, order or body) with 422
+	// `idempotency_key_reused`, as Stripe and the IETF's Idempotency-Key draft do.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1062,7 +790,9 @@ type FlagOrderParams struct {
 type UpdateStatusParams struct {
 	// IdempotencyKey A client-chosen key, the same on every retry of one logical write. The SDK always
 	// sends one on a POST. The platform's reference does not promise to honour it;
-	// heeprtest does, answering a repeated key with the first result.
+	// heeprtest does, answering a repeated key with the first result, and a repeated key
+	// with a different request (another operation, order or body) with 422
+	// `idempotency_key_reused`, as Stripe and the IETF's Idempotency-Key draft do.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1254,6 +984,40 @@ func (t *Event) MergeScopeChangeEvent(v ScopeChangeEvent) error {
 	return err
 }
 
+// AsUnknownEvent returns the union data inside the Event as a UnknownEvent
+func (t Event) AsUnknownEvent() (UnknownEvent, error) {
+	var body UnknownEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUnknownEvent overwrites any union data inside the Event as the provided UnknownEvent
+func (t *Event) FromUnknownEvent(v UnknownEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"UnknownEvent"}`))
+	t.union = b
+	return err
+}
+
+// MergeUnknownEvent performs a merge with any union data inside the Event, using the provided UnknownEvent
+func (t *Event) MergeUnknownEvent(v UnknownEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"UnknownEvent"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"kind"`
@@ -1268,6 +1032,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return nil, err
 	}
 	switch discriminator {
+	case "UnknownEvent":
+		return t.AsUnknownEvent()
 	case "new_order":
 		return t.AsNewOrderEvent()
 	case "owner_approved_order":
