@@ -18,6 +18,13 @@
 //	default: // a kind this SDK does not know yet: keep ev.Raw()
 //	}
 //
+// In the spec every variant pins its kind and [UnknownEvent] takes any other
+// kind, so a validator or a generator that ignores the discriminator still
+// finds exactly one branch for each event.
+//
 // Enumerations are open: a value the SDK does not list decodes without error
 // and keeps its string; Valid reports whether a value is one the SDK knows.
+// The spec writes them as strings with x-extensible-enum, which oapi-codegen
+// leaves as plain strings: their named types and constants (enums.gen.go) come
+// from internal/cmd/openenums.
 package models
