@@ -38,9 +38,9 @@ import (
 const testTimeout = 45 * time.Second
 
 // TestGateway runs an agent's life through `prism proxy --errors`: register
-// and its refusals, a poll of every event kind handled by the poller (writes
-// of every kind in the handlers), 429 and 503 with Retry-After, a revoked and
-// an expired key. It asserts what the SDK returned, what the fake received,
+// and its refusals, a poll of every event kind, and of one the spec does not
+// list, handled by the poller (writes of every kind in the handlers), 429 and
+// 503 with Retry-After, a revoked and an expired key. It asserts what the SDK returned, what the fake received,
 // and that nothing was lost or objected to on the way: every event the fake
 // sent reached a handler, Prism reported no violation, heeprtest none either.
 func TestGateway(t *testing.T) {
@@ -123,6 +123,10 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 	}
 	st, _ := srv.Agent(agentID)
 	require.Equal(t, 10, st.Queued, "queued: four new_order and six from the controls")
+	// And one of a kind the spec does not list, added to the first poll's
+	// answer: Prism must take it as an UnknownEvent, the poller hand it to
+	// Handlers.Unknown.
+	srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultUnknownEvent, EventKind: "order_rated"})
 
 	var (
 		mu       sync.Mutex
@@ -183,6 +187,12 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 			defer func() { done <- ev.ID }()
 			saw(ev.ID, ev.Kind)
 			return c.Decline(ctx, ev.OrderID, models.DeclineReasonOutOfScope, "two are more than one")
+		},
+		Unknown: func(ctx context.Context, kind string, _ json.RawMessage) error {
+			ev, _ := poller.EventFrom(ctx)
+			defer func() { done <- ev.ID }()
+			saw(ev.ID, models.EventKind(kind))
+			return nil
 		},
 		Default: func(ctx context.Context, ev poller.EventInfo) error {
 			defer func() { done <- ev.ID }()
@@ -255,10 +265,10 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 	mu.Lock()
 	defer mu.Unlock()
 	sent := fake.ids()
-	t.Logf("events: %d queued, %d sent by the fake through the gateway, %d seen by the handlers; poller %+v",
+	t.Logf("events: %d queued (and 1 of an unknown kind), %d sent by the fake through the gateway, %d seen by the handlers; poller %+v",
 		st.Queued, len(sent), len(seen), p.Stats())
 	assert.Equal(t, sorted(sent), sorted(slices.Collect(maps.Keys(seen))), "every event the fake sent reached a handler, none lost")
-	assert.Len(t, sent, st.Queued, "the fake sent what it had queued")
+	assert.Len(t, sent, st.Queued+1, "the fake sent what it had queued, and the event of an unknown kind")
 	assert.Subset(t, sent, controlled)
 	assert.Empty(t, failures, "handler failures")
 	kinds := map[models.EventKind]int{}
@@ -267,7 +277,7 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 	}
 	assert.Equal(t, map[models.EventKind]int{
 		models.EventKindNewOrder: 4, models.EventKindOwnerApprovedOrder: 3, models.EventKindOwnerDeniedOrder: 1,
-		models.EventKindRevisionRequest: 1, models.EventKindScopeChange: 1,
+		models.EventKindRevisionRequest: 1, models.EventKindScopeChange: 1, "order_rated": 1,
 	}, kinds)
 	if t.Failed() {
 		return got
