@@ -27,7 +27,7 @@ var _ server.StrictServerInterface = (*api)(nil)
 
 func (a *api) RegisterAgent(ctx context.Context, req server.RegisterAgentRequestObject) (server.RegisterAgentResponseObject, error) {
 	s := a.s
-	tok := strings.TrimPrefix(infoFrom(ctx).auth, "Bootstrap ")
+	tok, _ := credentials(infoFrom(ctx).auth, schemeBootstrap)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.state.tokens[tok]

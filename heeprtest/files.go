@@ -45,12 +45,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apiError(http.StatusMethodNotAllowed, models.ErrorCodeInvalidRequest, "files are read with GET"))
 		return
 	}
-	auth := r.Header.Get("Authorization")
-	if !strings.HasPrefix(auth, "Bearer ") {
+	key, ok := credentials(r.Header.Get("Authorization"), schemeBearer)
+	if !ok {
 		s.writeError(w, r, apiError(http.StatusUnauthorized, models.ErrorCodeUnauthorized, "attachments on the platform's host take the bearer key"))
 		return
 	}
-	agentID, aerr := s.agentForKey(strings.TrimPrefix(auth, "Bearer "))
+	agentID, aerr := s.agentForKey(key)
 	if aerr != nil {
 		s.writeError(w, r, aerr)
 		return

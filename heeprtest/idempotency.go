@@ -33,7 +33,8 @@ func (s *Server) idempotency(f server.StrictHandlerFunc, op string) server.Stric
 		info := infoFrom(ctx)
 		principal := info.agentID
 		if principal == "" {
-			sum := sha256.Sum256([]byte(info.auth))
+			tok, _ := credentials(info.auth, schemeBootstrap)
+			sum := sha256.Sum256([]byte(tok))
 			principal = "bootstrap:" + hex.EncodeToString(sum[:8])
 		}
 		k := principal + "\x00" + op + "\x00" + r.URL.Path + "\x00" + key

@@ -50,12 +50,12 @@ func newValidator() *validator {
 // in the scheme's form. Whether the key is known is the API's business.
 func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	h := in.RequestValidationInput.Request.Header.Get("Authorization")
-	want := "Bearer "
+	want := schemeBearer
 	if in.SecuritySchemeName == "BootstrapAuth" {
-		want = "Bootstrap "
+		want = schemeBootstrap
 	}
-	if !strings.HasPrefix(h, want) || strings.TrimSpace(h[len(want):]) == "" {
-		return fmt.Errorf("%s wants `Authorization: %s…`", in.SecuritySchemeName, want)
+	if _, ok := credentials(h, want); !ok {
+		return fmt.Errorf("%s wants `Authorization: %s …`", in.SecuritySchemeName, want)
 	}
 	return nil
 }
