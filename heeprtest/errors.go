@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heepr/heepr-go/models"
@@ -17,6 +18,7 @@ type apiErr struct {
 	code       models.ErrorCode
 	msg        string
 	retryAfter time.Duration
+	allow      []string // the methods the path takes, for the Allow header of a 405
 }
 
 func (e *apiErr) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.msg) }
@@ -25,11 +27,21 @@ func apiError(status int, code models.ErrorCode, format string, args ...any) *ap
 	return &apiErr{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
+// methodNotAllowed is the 405 for a path that takes only the allow methods.
+func methodNotAllowed(method, path string, allow []string) *apiErr {
+	e := apiError(http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed,
+		"method not allowed: %s takes %s, not %s", path, strings.Join(allow, ", "), method)
+	e.allow = allow
+	return e
+}
+
 // codeForStatus is the generic code the fake answers a status with.
 func codeForStatus(status int) models.ErrorCode {
 	switch status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusMethodNotAllowed:
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return models.ErrorCodeInvalidRequest
+	case http.StatusMethodNotAllowed:
+		return models.ErrorCodeMethodNotAllowed
 	case http.StatusUnauthorized:
 		return models.ErrorCodeUnauthorized
 	case http.StatusForbidden:
@@ -47,13 +59,16 @@ func codeForStatus(status int) models.ErrorCode {
 }
 
 // writeError writes e in the shared envelope, with the request's id and, where
-// set, Retry-After in whole seconds (rounded up).
+// set, Retry-After in whole seconds (rounded up) and Allow.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiErr) {
 	id := infoFrom(r.Context()).id
 	body, _ := json.Marshal(models.ErrorEnvelope{Error: models.ErrorDetail{Code: e.code, Message: e.msg, RequestID: id}})
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	if len(e.allow) > 0 {
+		h.Set("Allow", strings.Join(e.allow, ", "))
+	}
 	if e.retryAfter > 0 {
 		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
 	}

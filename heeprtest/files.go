@@ -42,7 +42,7 @@ func (s *Server) AddFile(name, contentType string, data []byte) models.Attachmen
 // serveFile answers GET /files/{id} for any agent with a live key.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, apiError(http.StatusMethodNotAllowed, models.ErrorCodeInvalidRequest, "files are read with GET"))
+		s.writeError(w, r, methodNotAllowed(r.Method, r.URL.Path, []string{http.MethodGet, http.MethodHead}))
 		return
 	}
 	key, ok := credentials(r.Header.Get("Authorization"), schemeBearer)

@@ -46,6 +46,25 @@ func newValidator() *validator {
 	return &validator{router: router}
 }
 
+// allowed returns the methods the spec defines on r's path, in the order an
+// Allow header lists them, and none when the path is unknown. The router is
+// asked about each method in turn, because it tells a wrong method from an
+// unknown path only on paths without parameters.
+func (v *validator) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range [...]string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace,
+	} {
+		probe := *r // FindRoute reads the method and URL only
+		probe.Method = m
+		if _, _, err := v.router.FindRoute(&probe); err == nil {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
 // authenticate is kin-openapi's check of a security scheme: the header must be
 // in the scheme's form. Whether the key is known is the API's business.
 func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
@@ -80,14 +99,14 @@ func (s *Server) validate(next http.Handler) http.Handler {
 		rv.Body = r.Body
 		route, params, err := v.router.FindRoute(rv)
 		if err != nil {
-			s.violation(r, ViolationRequest, err)
-			switch {
-			// kin-openapi returns a fresh RouteError, so compare its text.
-			case err.Error() == routers.ErrMethodNotAllowed.Error():
-				s.writeError(w, r, apiError(http.StatusMethodNotAllowed, models.ErrorCodeInvalidRequest, "%s is not allowed on %s", r.Method, r.URL.Path))
-			default:
-				s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no operation %s %s", r.Method, r.URL.Path))
+			if allow := v.allowed(rv); len(allow) > 0 {
+				e := methodNotAllowed(r.Method, r.URL.Path, allow)
+				s.violation(r, ViolationRequest, errors.New(e.msg))
+				s.writeError(w, r, e)
+				return
 			}
+			s.violation(r, ViolationRequest, err)
+			s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no operation %s %s", r.Method, r.URL.Path))
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{
