@@ -31,6 +31,7 @@ type Server struct {
 	opts    options
 	handler http.Handler
 	val     *validator
+	sets    openSets // read-only after NewServer
 
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -105,7 +106,9 @@ func NewServer(opts ...Option) *Server {
 		faultHits: map[FaultKind]int{},
 		state:     newPlatform(o.rules),
 	}
-	s.val = newValidator()
+	doc, err := loadSpec()
+	s.sets = newOpenSets(doc)
+	s.val = newValidator(doc, err) // last: it repoints doc's servers
 	api := server.HandlerWithOptions(
 		server.NewStrictHandlerWithOptions(&api{s: s}, []server.StrictMiddlewareFunc{s.idempotency}, server.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.requestError,

@@ -345,3 +345,19 @@ func TestRegisteredAgent(t *testing.T) {
 	envelope(t, status, body2, http.StatusUnauthorized, models.ErrorCodeBootstrapUsed)
 	noViolations(t, srv)
 }
+
+// SkillFileName is an open set: a name the package lacks passes the spec and
+// is the handler's 404, not a violation.
+func TestUnknownSkillFile(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent(heeprtest.Registered())
+	bearer := "Bearer " + a.APIKey.Reveal()
+	for _, file := range []string{"secrets.txt", "skill.JSON", "rules.md", "..%2Fskill.json"} {
+		t.Run(file, func(t *testing.T) {
+			status, _, body := do(t, srv, http.MethodGet, "/agents/"+a.ID+"/skill/"+file, bearer, "", "")
+			detail := envelope(t, status, body, http.StatusNotFound, models.ErrorCodeNotFound)
+			assert.Contains(t, detail.Message, "SKILL.md", "the answer names the files there are")
+		})
+	}
+	noViolations(t, srv)
+}
