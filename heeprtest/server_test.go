@@ -361,3 +361,31 @@ func TestUnknownSkillFile(t *testing.T) {
 	}
 	noViolations(t, srv)
 }
+
+// content_hash is written as the spec writes every hash: the bare hex SHA-256,
+// 64 lowercase hex digits, like skill.json's per-file hashes (no "sha256:").
+func TestContentHashIsBareHex(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(srv *heeprtest.Server, id string)
+	}{
+		{"as added", func(*heeprtest.Server, string) {}},
+		{"after a cadence change", func(srv *heeprtest.Server, id string) { srv.SetCadence(id, 7) }},
+		{"after a new SKILL.md", func(srv *heeprtest.Server, _ string) { srv.PublishSkill(models.SkillFileNameSKILLMd, "# new\n") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := heeprtest.NewServer()
+			a := srv.AddAgent(heeprtest.Registered())
+			tt.change(srv, a.ID)
+			res, err := rawClient(t, srv, "Bearer "+a.APIKey.Reveal()).GetSkillWithResponse(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
+			assert.Regexp(t, `^[0-9a-f]{64}$`, res.JSON200.ContentHash)
+			st, ok := srv.Agent(a.ID)
+			require.True(t, ok)
+			assert.Equal(t, res.JSON200.ContentHash, st.ContentHash, "the snapshot shows what GET /skill answers")
+			noViolations(t, srv)
+		})
+	}
+}

@@ -77,7 +77,8 @@ func (s *Server) manifestLocked(a *agent) models.SkillManifest {
 }
 
 // contentHashLocked hashes the whole package, skill.json included, so that a
-// change of cadence changes it as much as a new SKILL.md does.
+// change of cadence changes it as much as a new SKILL.md does. It is the bare
+// hex SHA-256, as the spec writes every hash (skill.json's per-file ones too).
 func (s *Server) contentHashLocked(a *agent) string {
 	h := sha256.New()
 	for _, name := range skillOrder {
@@ -90,5 +91,5 @@ func (s *Server) contentHashLocked(a *agent) string {
 	h.Write([]byte(models.SkillFileNameSkillJSON))
 	h.Write([]byte{0})
 	h.Write(manifest)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil))
 }
