@@ -41,7 +41,9 @@
 // before or after the body, latency, truncated and non-JSON bodies, events of
 // unknown kinds), per path or for the next N requests. A repeated
 // Idempotency-Key on a POST answers with the first result and records one
-// effect, as the SDK assumes the platform does.
+// effect, as the SDK assumes the platform does; the same key sent with another
+// request (another operation, order or body; a multipart body's boundary
+// aside) answers 422 idempotency_key_reused and records none.
 //
 // Create the Server inside the synctest bubble that uses it. heeprtest imports
 // models and the generated server interface, never the client.

@@ -117,7 +117,7 @@ func NewServer(opts ...Option) *Server {
 		server.StdHTTPServerOptions{BaseURL: BasePath, ErrorHandlerFunc: s.requestError},
 	)
 	mux := http.NewServeMux()
-	mux.Handle(BasePath+"/", s.validate(s.authenticate(api)))
+	mux.Handle(BasePath+"/", s.digestBody(s.validate(s.authenticate(api))))
 	mux.Handle(filesPath, http.HandlerFunc(s.serveFile))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.violation(r, "request", fmt.Errorf("no such path: the API is served under %s", BasePath))
