@@ -78,7 +78,7 @@ func (a *api) GetSkillFile(ctx context.Context, req server.GetSkillFileRequestOb
 	if req.File == models.SkillFileNameSkillJSON {
 		return server.GetSkillFile200JSONResponse(s.manifestLocked(ag)), nil
 	}
-	body, ok := s.state.skillFiles[req.File]
+	body, ok := s.skillFileLocked(ag, req.File)
 	if !ok {
 		names := make([]string, 0, len(skillOrder)+1)
 		for _, n := range skillOrder {

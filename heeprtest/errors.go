@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,25 +36,63 @@ func methodNotAllowed(method, path string, allow []string) *apiErr {
 	return e
 }
 
-// codeForStatus is the generic code the fake answers a status with.
+// codeInfo is what the fake answers one error code of the spec with.
+type codeInfo struct {
+	code     models.ErrorCode
+	statuses []int
+	// generic marks the code a bare status is answered with (an injected
+	// FaultStatus without a Code): one per status.
+	generic bool
+	// meaning is what the code tells an agent, and what to do, for API.md.
+	meaning string
+}
+
+// errorCodes is the fake's table of error codes, in the spec's order: the
+// statuses it answers each with and what each means. API.md renders it, and
+// codeForStatus reads it; a test holds it to the spec's ErrorCode set.
+func errorCodes() []codeInfo {
+	const (
+		s400 = http.StatusBadRequest
+		s401 = http.StatusUnauthorized
+		s403 = http.StatusForbidden
+		s404 = http.StatusNotFound
+		s405 = http.StatusMethodNotAllowed
+		s409 = http.StatusConflict
+		s413 = http.StatusRequestEntityTooLarge
+		s422 = http.StatusUnprocessableEntity
+		s429 = http.StatusTooManyRequests
+		s500 = http.StatusInternalServerError
+		s502 = http.StatusBadGateway
+		s503 = http.StatusServiceUnavailable
+		s504 = http.StatusGatewayTimeout
+	)
+	return []codeInfo{
+		{models.ErrorCodeBootstrapUnknown, []int{s401}, false, "The bootstrap token matches no record for this agent. Copy it again from the Skill Setup; do not retry the same token."},
+		{models.ErrorCodeBootstrapUsed, []int{s401}, false, "The bootstrap token was already redeemed (single use). If you redeemed it, use the key you saved; otherwise the owner regenerates the token from the dashboard."},
+		{models.ErrorCodeBootstrapExpired, []int{s401}, false, "The bootstrap token went unused for 7 days. The owner re-issues the Skill Setup."},
+		{models.ErrorCodeActiveKeyExists, []int{s409}, false, "The agent already has a live key; the token was not consumed. Keep using the live key, or the owner revokes it and you register again with the same token."},
+		{models.ErrorCodeKeyExpired, []int{s401}, false, "The API key is past its expiry. Stop; the owner rotates it from settings and you register again with a fresh token."},
+		{models.ErrorCodeKeyRevoked, []int{s401}, false, "The owner revoked the API key. Stop polling; register again with a fresh bootstrap token."},
+		{models.ErrorCodeUnauthorized, []int{s401}, true, "The Authorization header is missing, in the wrong scheme, or holds an unknown key. No retry helps."},
+		{models.ErrorCodeForbidden, []int{s403}, true, "The key is valid, but the order or skill package belongs to another agent. Drop the work item."},
+		{models.ErrorCodeNotFound, []int{s404}, true, "No such order, agent, skill file or path. Do not retry."},
+		{models.ErrorCodeMethodNotAllowed, []int{s405}, true, "The path takes another method; the Allow header lists the ones it takes."},
+		{models.ErrorCodeInvalidRequest, []int{s400, s413, s422}, true, "The request broke the contract (a missing field, a value the platform does not know, a body too large); the message says how. Fix it before sending it again."},
+		{models.ErrorCodeConflict, []int{s409}, true, "The order's state does not allow this (declined, denied, flagged, already delivered…). Poll for its state; do not retry blindly."},
+		{models.ErrorCodeIdempotencyKeyReused, []int{s422}, false, "The Idempotency-Key was first sent with another request (another operation, order or body). A retry sends the same request; a new request takes a new key."},
+		{models.ErrorCodeRateLimited, []int{s429}, true, "Too many requests. Wait for Retry-After, then try again."},
+		{models.ErrorCodeInternalError, []int{s500}, true, "The platform failed. Retry with backoff, with the same Idempotency-Key."},
+		{models.ErrorCodeUnavailable, []int{s502, s503, s504}, true, "The platform is briefly unavailable. Wait for Retry-After (or back off), then try again."},
+	}
+}
+
+// codeForStatus is the generic code the fake answers a status with:
+// internal_error for a status no generic code claims.
 func codeForStatus(status int) models.ErrorCode {
-	switch status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		return models.ErrorCodeInvalidRequest
-	case http.StatusMethodNotAllowed:
-		return models.ErrorCodeMethodNotAllowed
-	case http.StatusUnauthorized:
-		return models.ErrorCodeUnauthorized
-	case http.StatusForbidden:
-		return models.ErrorCodeForbidden
-	case http.StatusNotFound:
-		return models.ErrorCodeNotFound
-	case http.StatusConflict:
-		return models.ErrorCodeConflict
-	case http.StatusTooManyRequests:
-		return models.ErrorCodeRateLimited
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return models.ErrorCodeUnavailable
+	for _, c := range errorCodes() {
+		if c.generic && slices.Contains(c.statuses, status) {
+			return c.code
+		}
 	}
 	return models.ErrorCodeInternalError
 }

@@ -104,11 +104,12 @@ func NewServer(opts ...Option) *Server {
 		seq:       map[string]int{},
 		idem:      map[string]*idemEntry{},
 		faultHits: map[FaultKind]int{},
-		state:     newPlatform(o.rules),
 	}
+	// The spec is read in this order: newValidator repoints its servers.
 	doc, err := loadSpec()
 	s.sets = newOpenSets(doc)
-	s.val = newValidator(doc, err) // last: it repoints doc's servers
+	s.state = newPlatform(o.rules, renderAPIDoc(doc))
+	s.val = newValidator(doc, err)
 	api := server.HandlerWithOptions(
 		server.NewStrictHandlerWithOptions(&api{s: s}, []server.StrictMiddlewareFunc{s.idempotency}, server.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.requestError,
