@@ -16,10 +16,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
+	heepr "github.com/heepr/heepr-go"
 	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
 )
@@ -56,13 +61,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv := heeprtest.NewServer(heeprtest.WithAddr(*addr), heeprtest.WithSeed(*seed), heeprtest.WithLogger(logger))
+	srv := heeprtest.NewServer(heeprtest.WithSeed(*seed), heeprtest.WithLogger(logger))
 	defer srv.Close()
 
-	url := srv.URL()
-	if url == "" {
-		return fmt.Errorf("cannot listen on %s: %v", *addr, srv.Violations())
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen: %w", err)
 	}
+	hs := &http.Server{Handler: newHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	defer func() {
+		// Give in-flight requests a moment, then cut whatever is left.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil {
+			_ = hs.Close()
+		}
+		<-served
+	}()
+
+	url := "http://" + ln.Addr().String() + heeprtest.BasePath
 	fmt.Fprintf(stdout, "heepr-fake serving the heepr agent API at %s\n", url)
 	for range *agents {
 		a := srv.AddAgent(heeprtest.Cadence(*cadence))
@@ -73,7 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "try: curl -s -X POST %s/agent/register -H 'Authorization: Bootstrap <token>' -H 'Content-Type: application/json' -d '{\"agent_id\":\"agt_1\"}'\n", url)
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		served <- err // for the deferred shutdown
+		return fmt.Errorf("serve: %w", err)
+	}
 	if n := len(srv.Violations()); n > 0 {
 		fmt.Fprintf(stdout, "%d spec violations:\n", n)
 		for _, v := range srv.Violations() {
@@ -81,4 +105,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// newHandler serves the fake's API under heeprtest.BasePath and, beside it and
+// outside its validation, the spec itself.
+func newHandler(srv *heeprtest.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+heeprtest.BasePath+"/openapi.yaml", serveSpec)
+	mux.Handle("/", srv.Handler())
+	return mux
+}
+
+// serveSpec answers with the embedded openapi.yaml, the document the fake
+// validates against, so that a client in any language can generate from or
+// check against exactly it. It takes no auth, as a published spec does not.
+func serveSpec(w http.ResponseWriter, r *http.Request) {
+	spec := heepr.OpenAPI()
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(spec)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(spec)
 }
