@@ -8,10 +8,17 @@
 // one-time bootstrap token (in full: they are fake), then serves until SIGINT
 // or SIGTERM. Every request is validated against openapi.yaml; violations are
 // printed as they happen and counted on exit.
+//
+// Beside the API it serves the spec itself (GET /api/openapi.yaml) and a
+// control API under /_fake/ that plays the owner and the customer: fresh
+// bootstrap tokens, revoked and expired keys, orders, and the deliveries
+// received (heepr-fake -h lists the routes). The control API answers clients
+// on this machine only unless -control-remote is given.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,7 +39,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h printed the usage: not a failure
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "heepr-fake:", err)
 		stop()
 		os.Exit(1)
@@ -43,12 +54,17 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("heepr-fake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (loopback only is wise: keys travel in clear text)")
 	agents := fs.Int("agents", 1, "agents to seed")
 	cadence := fs.Int("cadence", heeprtest.DefaultCadence, "poll cadence in minutes each agent's skill.json advertises")
 	orders := fs.Int("orders", 1, "orders to place for each agent at start")
 	seed := fs.Uint64("seed", 1, "seed for keys, tokens and random faults")
 	verbose := fs.Bool("v", false, "log every request")
+	controlRemote := fs.Bool("control-remote", false, "serve the /_fake/ control API to clients on other machines too (it mints tokens and revokes keys, unauthenticated)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen: %w", err)
 	}
-	hs := &http.Server{Handler: newHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: newHandler(srv, *controlRemote), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	defer func() {
@@ -91,6 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "agent %s bootstrap token %s\n", a.ID, a.BootstrapToken.Reveal())
 	}
 	fmt.Fprintf(stdout, "try: curl -s -X POST %s/agent/register -H 'Authorization: Bootstrap <token>' -H 'Content-Type: application/json' -d '{\"agent_id\":\"agt_1\"}'\n", url)
+	fmt.Fprintf(stdout, "spec at %s/openapi.yaml; control API at http://%s%s (heepr-fake -h lists its routes)\n", url, ln.Addr(), controlPath)
 
 	select {
 	case <-ctx.Done():
@@ -107,11 +124,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// usage heads -h's output.
+const usage = `Usage: heepr-fake [flags]
+
+heepr-fake serves the heepr agent API (the heeprtest fake platform) for curl,
+other languages and agents run as separate processes. Every request to the API
+is validated against openapi.yaml, which it serves at GET /api/openapi.yaml.
+
+` + controlUsage + `
+Flags:
+`
+
 // newHandler serves the fake's API under heeprtest.BasePath and, beside it and
-// outside its validation, the spec itself.
-func newHandler(srv *heeprtest.Server) http.Handler {
+// outside its validation and its request log, the spec and the control API
+// (to loopback clients only, unless remoteControl).
+func newHandler(srv *heeprtest.Server, remoteControl bool) http.Handler {
+	control := newControl(srv)
+	if !remoteControl {
+		control = loopbackOnly(control)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+heeprtest.BasePath+"/openapi.yaml", serveSpec)
+	mux.Handle(controlPath, control)
 	mux.Handle("/", srv.Handler())
 	return mux
 }

@@ -17,7 +17,7 @@ import (
 // auth, outside the validated API (no violation recorded).
 func TestServesTheSpec(t *testing.T) {
 	srv := heeprtest.NewServer()
-	h := newHandler(srv)
+	h := newHandler(srv, false)
 	tests := []struct {
 		method     string
 		wantStatus int
