@@ -91,7 +91,7 @@ func renderAPIDoc(doc *openapi3.T) string {
 	}
 	for _, op := range ops {
 		b.WriteString("\n")
-		op.render(&b, doc)
+		op.render(&b)
 	}
 
 	b.WriteString("\n## Error codes\n\n| Code | Status | Meaning |\n|---|---|---|\n")
@@ -198,7 +198,7 @@ func (o apiOp) authShort() string {
 }
 
 // render writes the operation's section.
-func (o apiOp) render(b *strings.Builder, doc *openapi3.T) {
+func (o apiOp) render(b *strings.Builder) {
 	op := o.op
 	fmt.Fprintf(b, "### %s %s\n\n%s\n\n", o.method, o.path, op.Summary)
 	if d := strings.TrimSpace(op.Description); d != "" {
@@ -282,7 +282,7 @@ func (o apiOp) render(b *strings.Builder, doc *openapi3.T) {
 	}
 
 	b.WriteString("```sh\n")
-	for i, c := range o.curls(doc) {
+	for i, c := range o.curls() {
 		if i > 0 {
 			b.WriteString("\n")
 		}
@@ -298,7 +298,7 @@ func (o apiOp) isAgentParam(name string) bool {
 
 // curls writes one curl line per example of the request body (one for an
 // operation without a body).
-func (o apiOp) curls(doc *openapi3.T) []string {
+func (o apiOp) curls() []string {
 	url := o.path
 	segs := strings.Split(url, "/")
 	for i := range segs {
@@ -405,8 +405,8 @@ func formFields(media *openapi3.MediaType, example any) string {
 
 // example is one example of a media type.
 type example struct {
-	name, summary string
-	value         any
+	summary string
+	value   any
 }
 
 func (e example) label() string {
@@ -428,7 +428,7 @@ func examplesOf(m *openapi3.MediaType) []example {
 	var out []example
 	for _, name := range sortedKeys(m.Examples) {
 		if ex := m.Examples[name].Value; ex != nil {
-			out = append(out, example{name: name, summary: ex.Summary, value: ex.Value})
+			out = append(out, example{summary: ex.Summary, value: ex.Value})
 		}
 	}
 	if len(out) == 0 && m.Schema != nil && m.Schema.Value != nil && m.Schema.Value.Example != nil {
