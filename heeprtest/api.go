@@ -27,7 +27,7 @@ var _ server.StrictServerInterface = (*api)(nil)
 
 func (a *api) RegisterAgent(ctx context.Context, req server.RegisterAgentRequestObject) (server.RegisterAgentResponseObject, error) {
 	s := a.s
-	tok := strings.TrimPrefix(infoFrom(ctx).auth, "Bootstrap ")
+	tok, _ := credentials(infoFrom(ctx).auth, schemeBootstrap)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.state.tokens[tok]
@@ -78,9 +78,14 @@ func (a *api) GetSkillFile(ctx context.Context, req server.GetSkillFileRequestOb
 	if req.File == models.SkillFileNameSkillJSON {
 		return server.GetSkillFile200JSONResponse(s.manifestLocked(ag)), nil
 	}
-	body, ok := s.state.skillFiles[req.File]
+	body, ok := s.skillFileLocked(ag, req.File)
 	if !ok {
-		return nil, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no file %s in the package", req.File)
+		names := make([]string, 0, len(skillOrder)+1)
+		for _, n := range skillOrder {
+			names = append(names, string(n))
+		}
+		names = append(names, string(models.SkillFileNameSkillJSON))
+		return nil, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no file %q in the skill package; it has %s", req.File, strings.Join(names, ", "))
 	}
 	return server.GetSkillFile200TextMarkdownResponse{Body: strings.NewReader(body), ContentLength: int64(len(body))}, nil
 }
@@ -288,6 +293,9 @@ func (a *api) DeclineOrder(ctx context.Context, req server.DeclineOrderRequestOb
 	s := a.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if aerr := s.sets.check("DeclineReason", "reason", string(req.Body.Reason)); aerr != nil {
+		return nil, aerr
+	}
 	o, aerr := s.orderFor(ctx, req.ID)
 	if aerr != nil {
 		return nil, aerr
@@ -306,6 +314,9 @@ func (a *api) FlagOrder(ctx context.Context, req server.FlagOrderRequestObject) 
 	s := a.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if aerr := s.sets.check("FlagReason", "reason", string(req.Body.Reason)); aerr != nil {
+		return nil, aerr
+	}
 	o, aerr := s.orderFor(ctx, req.ID)
 	if aerr != nil {
 		return nil, aerr
@@ -324,6 +335,11 @@ func (a *api) UpdateStatus(ctx context.Context, req server.UpdateStatusRequestOb
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ag := s.state.agents[infoFrom(ctx).agentID]
+	if body.Status != "" {
+		if aerr := s.sets.check("AgentStatus", "status", string(body.Status)); aerr != nil {
+			return nil, aerr
+		}
+	}
 	if body.Progress != nil {
 		if body.OrderID == "" {
 			return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "progress needs order_id")
@@ -342,9 +358,6 @@ func (a *api) UpdateStatus(ctx context.Context, req server.UpdateStatusRequestOb
 		return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "order_id without progress")
 	}
 	if body.Status != "" {
-		if !body.Status.Valid() {
-			return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "unknown status %q", body.Status)
-		}
 		ag.status = body.Status
 		ag.statuses = append(ag.statuses, StatusReport{Status: body.Status, At: time.Now().UTC()})
 	}

@@ -10,6 +10,25 @@ import (
 // registerPath is the one operation authenticated by a bootstrap token.
 const registerPath = BasePath + "/agent/register"
 
+// The auth schemes of the API, as the spec names them in the Authorization header.
+const (
+	schemeBearer    = "Bearer"
+	schemeBootstrap = "Bootstrap"
+)
+
+// credentials returns the credentials of an Authorization header in the given
+// scheme, and whether the header is in that scheme with credentials at all.
+// The scheme is case-insensitive and one or more spaces follow it (RFC 9110
+// §11.1, §11.4), so "bearer sk_…" is the same credential as "Bearer sk_…".
+func credentials(header, scheme string) (string, bool) {
+	name, rest, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(name, scheme) {
+		return "", false
+	}
+	rest = strings.TrimSpace(rest)
+	return rest, rest != ""
+}
+
 // authenticate resolves the bearer key of every request but register to its
 // agent, answering 401 unauthorized, key_revoked or key_expired when it cannot.
 // The header's form was checked against the spec already.
@@ -21,7 +40,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		agentID, err := s.agentForKey(strings.TrimPrefix(info.auth, "Bearer "))
+		key, _ := credentials(info.auth, schemeBearer) // "" when not a bearer key: unknown
+		agentID, err := s.agentForKey(key)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

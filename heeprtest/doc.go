@@ -25,8 +25,11 @@
 // (what a poll returns is drained by it; an idle poll answers exactly {}),
 // deliveries (files with name, type, size and SHA-256), declines, flags (the
 // order parks in flagged), status and progress reports, the skill package
-// (content_hash covers every file, skill.json included) and each agent's last
-// poll (online for OnlineWindow after it). Time is time.Now, so in a synctest
+// (content_hash covers every file, skill.json included; API.md is the REST
+// reference rendered from openapi.yaml for each agent) and each agent's last
+// poll (online for OnlineWindow after it). Where the spec leaves a set open
+// (reasons, statuses, skill files), the fake answers a value it does not know
+// as the platform of today would, 400 or 404, without a Violation. Time is time.Now, so in a synctest
 // bubble the fake clock drives token expiry and the online window. Ids count up
 // (agt_1, ord_1, evt_1…) and secrets come from a seeded generator, so output
 // is stable from run to run.
@@ -41,7 +44,9 @@
 // before or after the body, latency, truncated and non-JSON bodies, events of
 // unknown kinds), per path or for the next N requests. A repeated
 // Idempotency-Key on a POST answers with the first result and records one
-// effect, as the SDK assumes the platform does.
+// effect, as the SDK assumes the platform does; the same key sent with another
+// request (another operation, order or body; a multipart body's boundary
+// aside) answers 422 idempotency_key_reused and records none.
 //
 // Create the Server inside the synctest bubble that uses it. heeprtest imports
 // models and the generated server interface, never the client.

@@ -42,15 +42,15 @@ func (s *Server) AddFile(name, contentType string, data []byte) models.Attachmen
 // serveFile answers GET /files/{id} for any agent with a live key.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, apiError(http.StatusMethodNotAllowed, models.ErrorCodeInvalidRequest, "files are read with GET"))
+		s.writeError(w, r, methodNotAllowed(r.Method, r.URL.Path, []string{http.MethodGet, http.MethodHead}))
 		return
 	}
-	auth := r.Header.Get("Authorization")
-	if !strings.HasPrefix(auth, "Bearer ") {
+	key, ok := credentials(r.Header.Get("Authorization"), schemeBearer)
+	if !ok {
 		s.writeError(w, r, apiError(http.StatusUnauthorized, models.ErrorCodeUnauthorized, "attachments on the platform's host take the bearer key"))
 		return
 	}
-	agentID, aerr := s.agentForKey(strings.TrimPrefix(auth, "Bearer "))
+	agentID, aerr := s.agentForKey(key)
 	if aerr != nil {
 		s.writeError(w, r, aerr)
 		return

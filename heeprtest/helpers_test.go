@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,3 +94,6 @@ func noViolations(t testing.TB, srv *heeprtest.Server) {
 	t.Helper()
 	assert.Empty(t, srv.Violations())
 }
+
+// regexpKey finds an API key in a register answer.
+var regexpKey = regexp.MustCompile(`sk_live_[0-9a-f]{32}`)

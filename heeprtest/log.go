@@ -92,7 +92,8 @@ type reqInfo struct {
 	id       string
 	origin   string // scheme://host the client used, to make file URLs absolute
 	agentID  string
-	auth     string // the Authorization header, for register
+	auth     string      // the Authorization header, for register
+	body     *bodyDigest // the body's digest, for a POST with an Idempotency-Key
 	replayed bool
 	start    time.Time
 	previous []json.RawMessage // the agent's poll answer before this one, for FaultRepeatEvents

@@ -31,6 +31,7 @@ type Server struct {
 	opts    options
 	handler http.Handler
 	val     *validator
+	sets    openSets // read-only after NewServer
 
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -103,9 +104,12 @@ func NewServer(opts ...Option) *Server {
 		seq:       map[string]int{},
 		idem:      map[string]*idemEntry{},
 		faultHits: map[FaultKind]int{},
-		state:     newPlatform(o.rules),
 	}
-	s.val = newValidator()
+	// The spec is read in this order: newValidator repoints its servers.
+	doc, err := loadSpec()
+	s.sets = newOpenSets(doc)
+	s.state = newPlatform(o.rules, renderAPIDoc(doc))
+	s.val = newValidator(doc, err)
 	api := server.HandlerWithOptions(
 		server.NewStrictHandlerWithOptions(&api{s: s}, []server.StrictMiddlewareFunc{s.idempotency}, server.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc:  s.requestError,
@@ -114,7 +118,7 @@ func NewServer(opts ...Option) *Server {
 		server.StdHTTPServerOptions{BaseURL: BasePath, ErrorHandlerFunc: s.requestError},
 	)
 	mux := http.NewServeMux()
-	mux.Handle(BasePath+"/", s.validate(s.authenticate(api)))
+	mux.Handle(BasePath+"/", s.digestBody(s.validate(s.authenticate(api))))
 	mux.Handle(filesPath, http.HandlerFunc(s.serveFile))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.violation(r, "request", fmt.Errorf("no such path: the API is served under %s", BasePath))

@@ -345,3 +345,47 @@ func TestRegisteredAgent(t *testing.T) {
 	envelope(t, status, body2, http.StatusUnauthorized, models.ErrorCodeBootstrapUsed)
 	noViolations(t, srv)
 }
+
+// SkillFileName is an open set: a name the package lacks passes the spec and
+// is the handler's 404, not a violation.
+func TestUnknownSkillFile(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent(heeprtest.Registered())
+	bearer := "Bearer " + a.APIKey.Reveal()
+	for _, file := range []string{"secrets.txt", "skill.JSON", "rules.md", "..%2Fskill.json"} {
+		t.Run(file, func(t *testing.T) {
+			status, _, body := do(t, srv, http.MethodGet, "/agents/"+a.ID+"/skill/"+file, bearer, "", "")
+			detail := envelope(t, status, body, http.StatusNotFound, models.ErrorCodeNotFound)
+			assert.Contains(t, detail.Message, "SKILL.md", "the answer names the files there are")
+		})
+	}
+	noViolations(t, srv)
+}
+
+// content_hash is written as the spec writes every hash: the bare hex SHA-256,
+// 64 lowercase hex digits, like skill.json's per-file hashes (no "sha256:").
+func TestContentHashIsBareHex(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(srv *heeprtest.Server, id string)
+	}{
+		{"as added", func(*heeprtest.Server, string) {}},
+		{"after a cadence change", func(srv *heeprtest.Server, id string) { srv.SetCadence(id, 7) }},
+		{"after a new SKILL.md", func(srv *heeprtest.Server, _ string) { srv.PublishSkill(models.SkillFileNameSKILLMd, "# new\n") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := heeprtest.NewServer()
+			a := srv.AddAgent(heeprtest.Registered())
+			tt.change(srv, a.ID)
+			res, err := rawClient(t, srv, "Bearer "+a.APIKey.Reveal()).GetSkillWithResponse(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
+			assert.Regexp(t, `^[0-9a-f]{64}$`, res.JSON200.ContentHash)
+			st, ok := srv.Agent(a.ID)
+			require.True(t, ok)
+			assert.Equal(t, res.JSON200.ContentHash, st.ContentHash, "the snapshot shows what GET /skill answers")
+			noViolations(t, srv)
+		})
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"strings"
 
 	"github.com/heepr/heepr-go/models"
 )
@@ -21,12 +23,6 @@ const defaultHeartbeat = `# HEARTBEAT_EVENTS
 
 Poll GET /events on the cadence in skill.json. An idle poll answers {}.
 Events: new_order, revision_request, owner_approved_order, owner_denied_order, scope_change.
-`
-
-const defaultAPI = `# API
-
-POST /agent/register, GET /skill, GET /agents/{id}/skill/{file}, GET /events,
-POST /orders/{id}/deliver, POST /orders/{id}/decline, POST /orders/{id}/flag, POST /status.
 `
 
 // skillOrder is the order the package's files are hashed in.
@@ -53,8 +49,10 @@ func (s *Server) SetCadence(agentID string, minutes int) bool {
 }
 
 // PublishSkill replaces one Markdown file of every agent's skill package, as
-// when the platform ships a new SKILL.md, and so every content_hash. skill.json
-// cannot be published: the fake writes it from the other files and the cadence.
+// when the platform ships a new SKILL.md, and so every content_hash. A
+// published API.md is served verbatim to every agent, in place of the one the
+// fake writes for each from openapi.yaml. skill.json cannot be published: the
+// fake writes it from the other files and the cadence.
 // It reports whether the file was replaced.
 func (s *Server) PublishSkill(file models.SkillFileName, body string) bool {
 	s.mu.Lock()
@@ -64,31 +62,49 @@ func (s *Server) PublishSkill(file models.SkillFileName, body string) bool {
 		return false
 	}
 	s.state.skillFiles[file] = body
+	s.state.skillVersion++
+	if file == models.SkillFileNameAPIMd {
+		s.state.apiPerAgent = false
+	}
 	return true
 }
 
-func (s *Server) manifestLocked(a *agent) models.SkillManifest {
-	m := models.SkillManifest{AgentID: a.id, PollIntervalMinutes: a.cadence, Files: map[string]string{}}
-	for _, name := range skillOrder {
-		sum := sha256.Sum256([]byte(s.state.skillFiles[name]))
-		m.Files[string(name)] = hex.EncodeToString(sum[:])
+// skillFileLocked returns a Markdown file of a's package, and whether the
+// package has it. API.md is written for each agent, its id in the paths.
+func (s *Server) skillFileLocked(a *agent, name models.SkillFileName) (string, bool) {
+	body, ok := s.state.skillFiles[name]
+	if ok && name == models.SkillFileNameAPIMd && s.state.apiPerAgent {
+		body = strings.ReplaceAll(body, agentPlaceholder, a.id)
 	}
-	return m
+	return body, ok
 }
 
-// contentHashLocked hashes the whole package, skill.json included, so that a
-// change of cadence changes it as much as a new SKILL.md does.
-func (s *Server) contentHashLocked(a *agent) string {
-	h := sha256.New()
-	for _, name := range skillOrder {
-		h.Write([]byte(name))
-		h.Write([]byte{0})
-		h.Write([]byte(s.state.skillFiles[name]))
-		h.Write([]byte{0})
+func (s *Server) manifestLocked(a *agent) models.SkillManifest {
+	return models.SkillManifest{AgentID: a.id, PollIntervalMinutes: a.cadence, Files: maps.Clone(s.fileHashesLocked(a))}
+}
+
+// fileHashesLocked returns the hex SHA-256 of each Markdown file of a's
+// package, computed once per agent and version of the package: API.md is some
+// 20 KB written for each agent, and GET /skill, which agents call every tick,
+// would otherwise render and hash it each time under the lock.
+func (s *Server) fileHashesLocked(a *agent) map[string]string {
+	if a.hashes == nil || a.hashesVersion != s.state.skillVersion {
+		a.hashes = make(map[string]string, len(skillOrder))
+		for _, name := range skillOrder {
+			body, _ := s.skillFileLocked(a, name)
+			sum := sha256.Sum256([]byte(body))
+			a.hashes[string(name)] = hex.EncodeToString(sum[:])
+		}
+		a.hashesVersion = s.state.skillVersion
 	}
+	return a.hashes
+}
+
+// contentHashLocked hashes the whole package: skill.json, which holds the hash
+// of every other file, so that a change of any file changes it, and so does a
+// change of cadence. It is the bare hex SHA-256, as the spec writes every hash.
+func (s *Server) contentHashLocked(a *agent) string {
 	manifest, _ := json.Marshal(s.manifestLocked(a)) // a map and scalars: cannot fail
-	h.Write([]byte(models.SkillFileNameSkillJSON))
-	h.Write([]byte{0})
-	h.Write(manifest)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(manifest)
+	return hex.EncodeToString(sum[:])
 }

@@ -26,9 +26,15 @@ type platform struct {
 	orders     map[string]*order
 	files      map[string]*file
 	skillFiles map[models.SkillFileName]string
+	// apiPerAgent says skillFiles[API.md] is the rendered reference, with
+	// agentPlaceholder for each agent's id; PublishSkill clears it.
+	apiPerAgent bool
+	// skillVersion counts the changes of skillFiles, so that each agent knows
+	// when the file hashes it keeps are stale.
+	skillVersion int
 }
 
-func newPlatform(rules string) platform {
+func newPlatform(rules, apiDoc string) platform {
 	return platform{
 		agents: map[string]*agent{},
 		tokens: map[string]*token{},
@@ -39,8 +45,9 @@ func newPlatform(rules string) platform {
 			models.SkillFileNameSKILLMd:           defaultSkill,
 			models.SkillFileNameHEARTBEATEVENTSMd: defaultHeartbeat,
 			models.SkillFileNameRULESMd:           "# RULES\n\n" + rules + "\n",
-			models.SkillFileNameAPIMd:             defaultAPI,
+			models.SkillFileNameAPIMd:             apiDoc,
 		},
+		apiPerAgent: true,
 	}
 }
 
@@ -56,6 +63,10 @@ type agent struct {
 	// lastAnswer is the last non-empty poll answer's events, for FaultRepeatEvents.
 	lastAnswer []json.RawMessage
 	statuses   []StatusReport
+	// hashes are the SHA-256 of the agent's skill files, as of hashesVersion
+	// of platform.skillVersion (see fileHashesLocked).
+	hashes        map[string]string
+	hashesVersion int
 }
 
 type token struct {

@@ -16,7 +16,6 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	heepr "github.com/heepr/heepr-go"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -30,13 +29,11 @@ type validator struct {
 	err    error // why the spec could not be loaded; every request is then a violation
 }
 
-func newValidator() *validator {
-	doc, err := openapi3.NewLoader().LoadFromData(heepr.OpenAPI())
-	if err == nil {
-		err = doc.Validate(context.Background())
-	}
+// newValidator routes by doc, as loaded by loadSpec (err is loadSpec's). It
+// points doc's servers at validHost, so it is the last to read doc.
+func newValidator(doc *openapi3.T, err error) *validator {
 	if err != nil {
-		return &validator{err: fmt.Errorf("load openapi.yaml: %w", err)}
+		return &validator{err: err}
 	}
 	doc.Servers = openapi3.Servers{{URL: "http://" + validHost + BasePath}}
 	router, err := legacy.NewRouter(doc)
@@ -46,16 +43,35 @@ func newValidator() *validator {
 	return &validator{router: router}
 }
 
+// allowed returns the methods the spec defines on r's path, in the order an
+// Allow header lists them, and none when the path is unknown. The router is
+// asked about each method in turn, because it tells a wrong method from an
+// unknown path only on paths without parameters.
+func (v *validator) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range [...]string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace,
+	} {
+		probe := *r // FindRoute reads the method and URL only
+		probe.Method = m
+		if _, _, err := v.router.FindRoute(&probe); err == nil {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
 // authenticate is kin-openapi's check of a security scheme: the header must be
 // in the scheme's form. Whether the key is known is the API's business.
 func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	h := in.RequestValidationInput.Request.Header.Get("Authorization")
-	want := "Bearer "
+	want := schemeBearer
 	if in.SecuritySchemeName == "BootstrapAuth" {
-		want = "Bootstrap "
+		want = schemeBootstrap
 	}
-	if !strings.HasPrefix(h, want) || strings.TrimSpace(h[len(want):]) == "" {
-		return fmt.Errorf("%s wants `Authorization: %s…`", in.SecuritySchemeName, want)
+	if _, ok := credentials(h, want); !ok {
+		return fmt.Errorf("%s wants `Authorization: %s …`", in.SecuritySchemeName, want)
 	}
 	return nil
 }
@@ -80,14 +96,14 @@ func (s *Server) validate(next http.Handler) http.Handler {
 		rv.Body = r.Body
 		route, params, err := v.router.FindRoute(rv)
 		if err != nil {
-			s.violation(r, ViolationRequest, err)
-			switch {
-			// kin-openapi returns a fresh RouteError, so compare its text.
-			case err.Error() == routers.ErrMethodNotAllowed.Error():
-				s.writeError(w, r, apiError(http.StatusMethodNotAllowed, models.ErrorCodeInvalidRequest, "%s is not allowed on %s", r.Method, r.URL.Path))
-			default:
-				s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no operation %s %s", r.Method, r.URL.Path))
+			if allow := v.allowed(rv); len(allow) > 0 {
+				e := methodNotAllowed(r.Method, r.URL.Path, allow)
+				s.violation(r, ViolationRequest, errors.New(e.msg))
+				s.writeError(w, r, e)
+				return
 			}
+			s.violation(r, ViolationRequest, err)
+			s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no operation %s %s", r.Method, r.URL.Path))
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{

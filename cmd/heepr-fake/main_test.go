@@ -2,54 +2,185 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	heepr "github.com/heepr/heepr-go"
+	"github.com/heepr/heepr-go/models"
 )
 
-func TestServesSeededAgents(t *testing.T) {
+// fake runs heepr-fake on a free loopback port until the test ends, and
+// returns its API's base URL and each seeded agent's bootstrap token.
+func fake(t *testing.T, agents int, args ...string) (string, map[string]string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	out, w := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-agents", "2", "-cadence", "5"}, w, io.Discard)
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0", "-agents", strconv.Itoa(agents)}, args...), w, io.Discard)
 		w.Close()
 		done <- err
 	}()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
 
 	lines := bufio.NewScanner(out)
 	require.True(t, lines.Scan())
 	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+/api`).FindString(lines.Text())
 	require.NotEmpty(t, url, lines.Text())
 	tokens := map[string]string{}
-	for range 2 {
+	for range agents {
 		require.True(t, lines.Scan())
 		f := strings.Fields(lines.Text()) // agent <id> bootstrap token <token>
 		require.Len(t, f, 5, lines.Text())
 		tokens[f[1]] = f[4]
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return url, tokens
+}
 
-	req, err := http.NewRequest(http.MethodPost, url+"/agent/register", strings.NewReader(`{"agent_id":"agt_2"}`))
+// send makes one request over the socket and returns status and body.
+func send(t *testing.T, method, url, auth, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bootstrap "+tokens["agt_2"])
-	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	assert.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, b
+}
+
+func code(t *testing.T, body []byte) models.ErrorCode {
+	t.Helper()
+	var env models.ErrorEnvelope
+	require.NoError(t, json.Unmarshal(body, &env), "%s", body)
+	return env.Error.Code
+}
+
+func TestServesSeededAgents(t *testing.T) {
+	url, tokens := fake(t, 2, "-cadence", "5")
+	status, body := send(t, http.MethodPost, url+"/agent/register", "Bootstrap "+tokens["agt_2"], `{"agent_id":"agt_2"}`)
+	assert.Equal(t, http.StatusOK, status, "%s", body)
 	assert.Contains(t, string(body), `"api_key":"sk_live_`)
 
-	cancel()
-	assert.NoError(t, <-done)
+	status, body = send(t, http.MethodGet, url+"/openapi.yaml", "", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, heepr.OpenAPI(), body)
+}
+
+// Over a real socket, the control API makes each state an agent must handle,
+// at runtime: active_key_exists, bootstrap_used, key_revoked, key_expired.
+func TestRuntimeStates(t *testing.T) {
+	url, tokens := fake(t, 2)
+	origin := strings.TrimSuffix(url, "/api")
+	key := func(agent string) string {
+		status, body := send(t, http.MethodPost, url+"/agent/register", "Bootstrap "+tokens[agent], `{"agent_id":"`+agent+`"}`)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		var reg models.Registration
+		require.NoError(t, json.Unmarshal(body, &reg))
+		return reg.APIKey.Reveal()
+	}
+	k1, k2 := key("agt_1"), key("agt_2")
+
+	status, body := send(t, http.MethodPost, url+"/agent/register", "Bootstrap "+tokens["agt_1"], `{"agent_id":"agt_1"}`)
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, models.ErrorCodeBootstrapUsed, code(t, body), "a redeemed token")
+
+	status, body = send(t, http.MethodPost, origin+"/_fake/agents/agt_1/token", "", "")
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	var fresh struct {
+		BootstrapToken string `json:"bootstrap_token"`
+	}
+	require.NoError(t, json.Unmarshal(body, &fresh))
+	status, body = send(t, http.MethodPost, url+"/agent/register", "Bootstrap "+fresh.BootstrapToken, `{"agent_id":"agt_1"}`)
+	assert.Equal(t, http.StatusConflict, status)
+	assert.Equal(t, models.ErrorCodeActiveKeyExists, code(t, body), "a fresh token while the key lives")
+
+	status, _ = send(t, http.MethodPost, origin+"/_fake/agents/agt_1/revoke", "", "")
+	require.Equal(t, http.StatusOK, status)
+	status, body = send(t, http.MethodGet, url+"/events", "Bearer "+k1, "")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, models.ErrorCodeKeyRevoked, code(t, body))
+	status, body = send(t, http.MethodPost, url+"/agent/register", "Bootstrap "+fresh.BootstrapToken, `{"agent_id":"agt_1"}`)
+	assert.Equal(t, http.StatusOK, status, "the token the 409 left unspent registers now: %s", body)
+
+	status, _ = send(t, http.MethodPost, origin+"/_fake/agents/agt_2/expire", "", "")
+	require.Equal(t, http.StatusOK, status)
+	status, body = send(t, http.MethodGet, url+"/skill", "Bearer "+k2, "")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, models.ErrorCodeKeyExpired, code(t, body))
+}
+
+// The two routes tests outside this repository use, over a real socket:
+// place an order, see it polled, deliver, read the delivery back.
+func TestContractRoutes(t *testing.T) {
+	url, tokens := fake(t, 1, "-orders", "0")
+	origin := strings.TrimSuffix(url, "/api")
+	status, body := send(t, http.MethodPost, url+"/agent/register", "Bootstrap "+tokens["agt_1"], `{"agent_id":"agt_1"}`)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var reg models.Registration
+	require.NoError(t, json.Unmarshal(body, &reg))
+	bearer := "Bearer " + reg.APIKey.Reveal()
+
+	status, body = send(t, http.MethodPost, origin+"/_fake/orders", "", `{"agent_id": "agt_1", "brief": "a haiku about the sea"}`)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	var placed struct {
+		OrderID string `json:"order_id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &placed))
+	require.NotEmpty(t, placed.OrderID)
+
+	status, body = send(t, http.MethodGet, origin+"/_fake/deliveries?order_id="+placed.OrderID, "", "")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	assert.JSONEq(t, `{"deliveries": []}`, string(body))
+
+	status, body = send(t, http.MethodGet, url+"/events", bearer, "")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	assert.Contains(t, string(body), `"kind":"new_order"`)
+	assert.Contains(t, string(body), `"brief":"a haiku about the sea"`)
+
+	status, body = send(t, http.MethodPost, url+"/orders/"+placed.OrderID+"/deliver", bearer, `{"text":"Grey waves fold on sand"}`)
+	require.Equal(t, http.StatusAccepted, status, "%s", body)
+	status, body = send(t, http.MethodGet, origin+"/_fake/deliveries?order_id="+placed.OrderID, "", "")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	assert.JSONEq(t, `{"deliveries": [{"id": "dlv_1", "order_id": "`+placed.OrderID+`", "text": "Grey waves fold on sand", "files": []}]}`, string(body))
+}
+
+// -h says what heepr-fake serves beside the API, the control routes included.
+func TestUsage(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, io.Discard, &stderr)
+	require.True(t, errors.Is(err, flag.ErrHelp), "%v", err)
+	for _, want := range []string{
+		"GET /api/openapi.yaml",
+		"POST /_fake/agents/{id}/token", "POST /_fake/agents/{id}/revoke", "POST /_fake/agents/{id}/expire",
+		"POST /_fake/orders", "GET  /_fake/deliveries?order_id=",
+		"-control-remote", "loopback",
+	} {
+		assert.Contains(t, stderr.String(), want)
+	}
 }
 
 func TestRefusesBadFlags(t *testing.T) {
