@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	herrors "github.com/heepr/heepr-go/errors"
+	"github.com/heepr/heepr-go/models"
 )
 
 // TestReadmeCodeBuilds: every Go code block of README.md is the text of a file
@@ -81,4 +84,43 @@ func TestReadmeRefusalsAreTested(t *testing.T) {
 	for _, n := range names {
 		assert.Contains(t, tests.String(), "func "+n[1]+"(t *testing.T)", "the README names %s", n[1])
 	}
+}
+
+// TestReadmeErrorTableMatchesSpec: the README's Errors table has one row per
+// known code of the spec's open set ErrorCode, each naming the sentinel that
+// matches the code, so a code cannot be added to the wire without its advice.
+func TestReadmeErrorTableMatchesSpec(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## Errors")
+	require.True(t, ok, "the README has the section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| [^|]+ \\| `(Err[A-Za-z]+)` \\|").FindAllStringSubmatch(section, -1)
+	table := map[string]string{}
+	for _, r := range rows {
+		table[r[1]] = r[2]
+	}
+	codes := openSet(t, loadSpec(t), "ErrorCode")
+	assert.Len(t, table, len(codes), "one row per code of the spec")
+	for _, code := range codes {
+		name, ok := table[code]
+		if !assert.True(t, ok, "the README's Errors table has no row for %s", code) {
+			continue
+		}
+		named, ok := readmeSentinels[name]
+		require.True(t, ok, "the row of %s names %s, which is not a sentinel of package errors", code, name)
+		assert.Equal(t, herrors.Sentinel(models.ErrorCode(code)), named, "the row of %s names %s", code, name)
+	}
+}
+
+// readmeSentinels are the sentinels of package errors by name.
+var readmeSentinels = map[string]error{
+	"ErrBootstrapUnknown": herrors.ErrBootstrapUnknown, "ErrBootstrapUsed": herrors.ErrBootstrapUsed,
+	"ErrBootstrapExpired": herrors.ErrBootstrapExpired, "ErrActiveKeyExists": herrors.ErrActiveKeyExists,
+	"ErrKeyExpired": herrors.ErrKeyExpired, "ErrKeyRevoked": herrors.ErrKeyRevoked,
+	"ErrMethodNotAllowed": herrors.ErrMethodNotAllowed, "ErrIdempotencyKeyReused": herrors.ErrIdempotencyKeyReused,
+	"ErrUnauthorized": herrors.ErrUnauthorized, "ErrForbidden": herrors.ErrForbidden,
+	"ErrNotFound": herrors.ErrNotFound, "ErrInvalidRequest": herrors.ErrInvalidRequest,
+	"ErrConflict": herrors.ErrConflict, "ErrRateLimited": herrors.ErrRateLimited,
+	"ErrInternal": herrors.ErrInternal, "ErrUnavailable": herrors.ErrUnavailable,
 }
