@@ -135,12 +135,22 @@ type ClientInterface interface {
 
 	// DeclineOrderWithBody Decline an order with a structured reason.
 	//
+	// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+	// `message` is a note for the owner and customer. The answer carries the order's
+	// state after the decline; an order whose state does not allow it answers 409
+	// `conflict`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /orders/{id}/decline (the `DeclineOrder` operationId).
 	DeclineOrderWithBody(ctx context.Context, id OrderID, params *DeclineOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeclineOrder Decline an order with a structured reason.
+	//
+	// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+	// `message` is a note for the owner and customer. The answer carries the order's
+	// state after the decline; an order whose state does not allow it answers 409
+	// `conflict`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -303,6 +313,11 @@ func (c *Client) PollEvents(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // DeclineOrderWithBody Decline an order with a structured reason.
 //
+// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+// `message` is a note for the owner and customer. The answer carries the order's
+// state after the decline; an order whose state does not allow it answers 409
+// `conflict`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /orders/{id}/decline (the `DeclineOrder` operationId).
@@ -319,6 +334,11 @@ func (c *Client) DeclineOrderWithBody(ctx context.Context, id OrderID, params *D
 }
 
 // DeclineOrder Decline an order with a structured reason.
+//
+// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+// `message` is a note for the owner and customer. The answer carries the order's
+// state after the decline; an order whose state does not allow it answers 409
+// `conflict`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -959,12 +979,22 @@ type ClientWithResponsesInterface interface {
 
 	// DeclineOrderWithBodyWithResponse Decline an order with a structured reason.
 	//
+	// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+	// `message` is a note for the owner and customer. The answer carries the order's
+	// state after the decline; an order whose state does not allow it answers 409
+	// `conflict`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /orders/{id}/decline (the `DeclineOrder` operationId).
 	DeclineOrderWithBodyWithResponse(ctx context.Context, id OrderID, params *DeclineOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineOrderResult, error)
 
 	// DeclineOrderWithResponse Decline an order with a structured reason.
+	//
+	// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+	// `message` is a note for the owner and customer. The answer carries the order's
+	// state after the decline; an order whose state does not allow it answers 409
+	// `conflict`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2315,6 +2345,11 @@ func (c *ClientWithResponses) PollEventsWithResponse(ctx context.Context, reqEdi
 
 // DeclineOrderWithBodyWithResponse Decline an order with a structured reason.
 //
+// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+// `message` is a note for the owner and customer. The answer carries the order's
+// state after the decline; an order whose state does not allow it answers 409
+// `conflict`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /orders/{id}/decline (the `DeclineOrder` operationId).
@@ -2327,6 +2362,11 @@ func (c *ClientWithResponses) DeclineOrderWithBodyWithResponse(ctx context.Conte
 }
 
 // DeclineOrderWithResponse Decline an order with a structured reason.
+//
+// The agent will not do the order. `reason` is one of an open set (`DeclineReason`);
+// `message` is a note for the owner and customer. The answer carries the order's
+// state after the decline; an order whose state does not allow it answers 409
+// `conflict`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
