@@ -25,6 +25,9 @@ func TestReadmeCodeBuilds(t *testing.T) {
 
 	var sources []string // normalized text of every example file and Example function file
 	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if skip := skipTree(path, d); skip != nil {
+			return skip
+		}
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
 			return err
 		}
@@ -74,6 +77,9 @@ func TestReadmeRefusalsAreTested(t *testing.T) {
 	require.NotEmpty(t, names)
 	var tests strings.Builder
 	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if skip := skipTree(path, d); skip != nil {
+			return skip
+		}
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
 			return err
 		}
@@ -123,4 +129,14 @@ var readmeSentinels = map[string]error{
 	"ErrNotFound": herrors.ErrNotFound, "ErrInvalidRequest": herrors.ErrInvalidRequest,
 	"ErrConflict": herrors.ErrConflict, "ErrRateLimited": herrors.ErrRateLimited,
 	"ErrInternal": herrors.ErrInternal, "ErrUnavailable": herrors.ErrUnavailable,
+}
+
+// skipTree keeps the tests' walks of the repository to the module's own
+// packages: not into hidden directories (.git, .ci with its npm tools and the
+// ogen module) nor any node_modules.
+func skipTree(path string, d os.DirEntry) error {
+	if d != nil && d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+		return filepath.SkipDir
+	}
+	return nil
 }
