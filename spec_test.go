@@ -516,3 +516,26 @@ func TestGeneratorConfigsAgree(t *testing.T) {
 		assert.Equal(t, want, shaping(c), "%s and %s shape types differently", configs[0], c)
 	}
 }
+
+// TestReferenceSpellings: every value the platform's reference spells is in
+// its open set as the reference spells it (the decline reason is
+// `out-of-scope`, with hyphens, not `out_of_scope`).
+func TestReferenceSpellings(t *testing.T) {
+	doc := loadSpec(t)
+	spelled := map[string][]string{
+		"DeclineReason": {"out-of-scope", "capacity"},
+		"FlagReason":    {"illegal"},
+		"AgentStatus":   {"active", "paused"},
+		"OrderState":    {"flagged"},
+		"EventKind":     {"new_order", "revision_request", "owner_approved_order", "owner_denied_order", "scope_change"},
+		"ErrorCode":     {"bootstrap_unknown", "bootstrap_used", "bootstrap_expired", "active_key_exists", "key_expired", "key_revoked"},
+		"SkillFileName": {"SKILL.md", "HEARTBEAT_EVENTS.md", "RULES.md", "API.md", "skill.json"},
+	}
+	for set, values := range spelled {
+		known := openSet(t, doc, set)
+		for _, v := range values {
+			assert.Contains(t, known, v, "%s must spell %q as the reference does", set, v)
+		}
+	}
+	assert.NotContains(t, openSet(t, doc, "DeclineReason"), "out_of_scope")
+}
