@@ -84,7 +84,7 @@ func TestOperations(t *testing.T) {
 		assert.Equal(t, "heepr-go/"+heepr.Version+" my-agent/1.0", r.Header.Get("User-Agent"))
 	})
 	t.Run("skill file and manifest", func(t *testing.T) {
-		b, err := c.SkillFile(ctx, models.SkillFileNameRULESMd)
+		b, err := c.SkillFile(ctx, models.SkillFileNameRulesMD)
 		require.NoError(t, err)
 		assert.Contains(t, string(b), "# RULES")
 		assert.Equal(t, "/api/agents/"+a.ID+"/skill/RULES.md", lastRequest(t, srv).Path)
@@ -252,7 +252,7 @@ func TestBoundedReads(t *testing.T) {
 	_, err := c.Events(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "exceeds 200 bytes")
-	_, err = c.SkillFile(context.Background(), models.SkillFileNameSKILLMd)
+	_, err = c.SkillFile(context.Background(), models.SkillFileNameSkillMD)
 	assert.Contains(t, err.Error(), "exceeds 200 bytes")
 	noViolations(t, srv)
 }

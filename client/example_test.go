@@ -118,7 +118,7 @@ func ExampleClient_SyncSkill() {
 
 	changed, err := c.SyncSkill(context.Background(), dir)
 	fmt.Println(changed, err)
-	srv.PublishSkill(models.SkillFileNameRULESMd, "# RULES\n\nDecline what you cannot do well.\n")
+	srv.PublishSkill(models.SkillFileNameRulesMD, "# RULES\n\nDecline what you cannot do well.\n")
 	changed, err = c.SyncSkill(context.Background(), dir)
 	fmt.Println(changed, err)
 	rules, _ := os.ReadFile(filepath.Join(dir, "RULES.md"))

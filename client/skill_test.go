@@ -85,18 +85,18 @@ func TestClient_SkillFile_ContentType(t *testing.T) {
 		wantAccept  string
 		wantErr     string // "" for success
 	}{
-		{"markdown as served", models.SkillFileNameSKILLMd, "", "text/markdown", ""},
-		{"rules as served", models.SkillFileNameRULESMd, "", "text/markdown", ""},
+		{"markdown as served", models.SkillFileNameSkillMD, "", "text/markdown", ""},
+		{"rules as served", models.SkillFileNameRulesMD, "", "text/markdown", ""},
 		{"skill.json as served", models.SkillFileNameSkillJSON, "", "application/json", ""},
-		{"markdown with a charset", models.SkillFileNameAPIMd, "text/markdown; charset=utf-8", "text/markdown", ""},
-		{"markdown as plain text", models.SkillFileNameHEARTBEATEVENTSMd, "Text/Plain; charset=UTF-8", "text/markdown", ""},
+		{"markdown with a charset", models.SkillFileNameAPIMD, "text/markdown; charset=utf-8", "text/markdown", ""},
+		{"markdown as plain text", models.SkillFileNameHeartbeatEventsMD, "Text/Plain; charset=UTF-8", "text/markdown", ""},
 		{"skill.json with a charset", models.SkillFileNameSkillJSON, "application/json; charset=utf-8", "application/json", ""},
-		{"SKILL.md as JSON", models.SkillFileNameSKILLMd, "application/json", "text/markdown", "application/json"},
-		{"RULES.md as an HTML page", models.SkillFileNameRULESMd, "text/html; charset=utf-8", "text/markdown", "text/html"},
-		{"markdown without a Content-Type", models.SkillFileNameSKILLMd, "-", "text/markdown", "no Content-Type"},
+		{"SKILL.md as JSON", models.SkillFileNameSkillMD, "application/json", "text/markdown", "application/json"},
+		{"RULES.md as an HTML page", models.SkillFileNameRulesMD, "text/html; charset=utf-8", "text/markdown", "text/html"},
+		{"markdown without a Content-Type", models.SkillFileNameSkillMD, "-", "text/markdown", "no Content-Type"},
 		{"skill.json as markdown", models.SkillFileNameSkillJSON, "text/markdown", "application/json", "text/markdown"},
 		{"skill.json as plain text", models.SkillFileNameSkillJSON, "text/plain", "application/json", "text/plain"},
-		{"an unparsable Content-Type", models.SkillFileNameSKILLMd, "text/markdown; ;;=", "text/markdown", "Content-Type"},
+		{"an unparsable Content-Type", models.SkillFileNameSkillMD, "text/markdown; ;;=", "text/markdown", "Content-Type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,19 +129,19 @@ func TestClient_SkillFile_Hash(t *testing.T) {
 		file    models.SkillFileName
 		wantErr string // "" for success
 	}{
-		{"as served", &alterSkillFile{file: "RULES.md"}, models.SkillFileNameRULESMd, ""},
+		{"as served", &alterSkillFile{file: "RULES.md"}, models.SkillFileNameRulesMD, ""},
 		{"one byte changed", &alterSkillFile{file: "RULES.md", body: func(b []byte) []byte {
 			return append(bytes.Clone(b[:len(b)-1]), b[len(b)-1]^1)
-		}}, models.SkillFileNameRULESMd, "RULES.md does not match its SHA-256 in skill.json"},
+		}}, models.SkillFileNameRulesMD, "RULES.md does not match its SHA-256 in skill.json"},
 		{"another file's bytes", &alterSkillFile{file: "SKILL.md", body: func([]byte) []byte {
 			return []byte(heeprtestRules(t))
-		}}, models.SkillFileNameSKILLMd, "SKILL.md does not match its SHA-256 in skill.json"},
+		}}, models.SkillFileNameSkillMD, "SKILL.md does not match its SHA-256 in skill.json"},
 		{"skill.json has no hash for the file", &alterSkillFile{file: "skill.json", body: func(b []byte) []byte {
 			return editManifest(t, b, func(m *models.SkillManifest) { delete(m.Files, "API.md") })
-		}}, models.SkillFileNameAPIMd, "skill.json has no SHA-256 for API.md"},
+		}}, models.SkillFileNameAPIMD, "skill.json has no SHA-256 for API.md"},
 		{"skill.json's hash is not hex", &alterSkillFile{file: "skill.json", body: func(b []byte) []byte {
 			return editManifest(t, b, func(m *models.SkillManifest) { m.Files["API.md"] = "sha256:abc" })
-		}}, models.SkillFileNameAPIMd, "API.md"},
+		}}, models.SkillFileNameAPIMD, "API.md"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

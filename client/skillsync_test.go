@@ -94,7 +94,7 @@ func TestClient_SyncSkill(t *testing.T) {
 	assert.Equal(t, map[string]int{"skill.json": 1}, skillRequests(srv, a, from))
 
 	// A new RULES.md: it and skill.json, nothing else.
-	require.True(t, srv.PublishSkill(models.SkillFileNameRULESMd, "new rules"))
+	require.True(t, srv.PublishSkill(models.SkillFileNameRulesMD, "new rules"))
 	from = len(srv.Requests())
 	changed, err = c.SyncSkill(ctx, dir)
 	require.NoError(t, err)
@@ -178,8 +178,8 @@ func TestClient_SyncSkill_Interrupted(t *testing.T) {
 	oldManifest, err := os.ReadFile(filepath.Join(dir, "skill.json"))
 	require.NoError(t, err)
 
-	require.True(t, srv.PublishSkill(models.SkillFileNameRULESMd, "new rules"))
-	require.True(t, srv.PublishSkill(models.SkillFileNameSKILLMd, "# new skill\n"))
+	require.True(t, srv.PublishSkill(models.SkillFileNameRulesMD, "new rules"))
+	require.True(t, srv.PublishSkill(models.SkillFileNameSkillMD, "# new skill\n"))
 	// SKILL.md comes after RULES.md, and arrives corrupted.
 	alter := &alterSkillFile{next: srv.HTTPClient().Transport, file: "SKILL.md", body: func(b []byte) []byte { return append(b, '!') }}
 	broken, err := client.New(client.WithHTTPClient(&http.Client{Transport: alter}),

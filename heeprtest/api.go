@@ -58,7 +58,7 @@ func (a *api) GetSkill(ctx context.Context, _ server.GetSkillRequestObject) (ser
 	defer s.mu.Unlock()
 	ag := s.state.agents[infoFrom(ctx).agentID]
 	return server.GetSkill200JSONResponse{
-		Body:        s.state.skillFiles[models.SkillFileNameSKILLMd],
+		Body:        s.state.skillFiles[models.SkillFileNameSkillMD],
 		ContentHash: s.contentHashLocked(ag),
 	}, nil
 }

@@ -36,7 +36,7 @@ func TestAPIDocCoversTheSpec(t *testing.T) {
 	require.NoError(t, err)
 	srv := heeprtest.NewServer()
 	a := srv.AddAgent(heeprtest.Registered())
-	md := getFile(t, srv, a, models.SkillFileNameAPIMd)
+	md := getFile(t, srv, a, models.SkillFileNameAPIMD)
 
 	assert.Contains(t, md, a.ID, "written for this agent")
 	assert.Contains(t, md, "https://heepr.ai/api", "the base URL")
@@ -105,7 +105,7 @@ func TestAPIDocIsPerAgent(t *testing.T) {
 	srv := heeprtest.NewServer()
 	a, b := srv.AddAgent(heeprtest.Registered()), srv.AddAgent(heeprtest.Registered())
 	check := func(agent heeprtest.Agent) string {
-		md := getFile(t, srv, agent, models.SkillFileNameAPIMd)
+		md := getFile(t, srv, agent, models.SkillFileNameAPIMD)
 		res, err := rawClient(t, srv, "Bearer "+agent.APIKey.Reveal()).GetSkillFileWithResponse(context.Background(), agent.ID, models.SkillFileNameSkillJSON)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
@@ -121,7 +121,7 @@ func TestAPIDocIsPerAgent(t *testing.T) {
 	stB, _ := srv.Agent(b.ID)
 	assert.NotEqual(t, stA.ContentHash, stB.ContentHash, "two agents, two packages")
 
-	require.True(t, srv.PublishSkill(models.SkillFileNameAPIMd, "# API\n\nSee the dashboard.\n"))
+	require.True(t, srv.PublishSkill(models.SkillFileNameAPIMD, "# API\n\nSee the dashboard.\n"))
 	assert.Equal(t, "# API\n\nSee the dashboard.\n", check(a))
 	assert.Equal(t, "# API\n\nSee the dashboard.\n", check(b))
 	noViolations(t, srv)
@@ -139,7 +139,7 @@ func TestAPIDocErrorCodesMatchTheSpec(t *testing.T) {
 	}
 	srv := heeprtest.NewServer()
 	a := srv.AddAgent(heeprtest.Registered())
-	md := getFile(t, srv, a, models.SkillFileNameAPIMd)
+	md := getFile(t, srv, a, models.SkillFileNameAPIMD)
 	var rows []string
 	_, table, ok := strings.Cut(md, "## Error codes")
 	require.True(t, ok)

@@ -265,12 +265,12 @@ func TestSkillPackage(t *testing.T) {
 	assert.NotEqual(t, h0, h1, "skill.json is part of the package")
 	assert.Equal(t, 5, manifest().PollIntervalMinutes)
 
-	require.True(t, srv.PublishSkill(models.SkillFileNameRULESMd, "# RULES\n\nBe kind.\n"))
+	require.True(t, srv.PublishSkill(models.SkillFileNameRulesMD, "# RULES\n\nBe kind.\n"))
 	h2 := hash()
 	assert.NotEqual(t, h1, h2)
 	rulesHash := manifest().Files["RULES.md"]
 
-	res, err := c.GetSkillFileWithResponse(ctx, a.ID, models.SkillFileNameRULESMd)
+	res, err := c.GetSkillFileWithResponse(ctx, a.ID, models.SkillFileNameRulesMD)
 	require.NoError(t, err)
 	assert.Equal(t, "text/markdown", res.HTTPResponse.Header.Get("Content-Type"))
 	assert.Equal(t, "# RULES\n\nBe kind.\n", string(res.Body))
@@ -286,10 +286,10 @@ func TestSkillFileOfAnotherAgent(t *testing.T) {
 	srv := heeprtest.NewServer()
 	_, c := registered(t, srv)
 	other := srv.AddAgent()
-	res, err := c.GetSkillFileWithResponse(context.Background(), other.ID, models.SkillFileNameAPIMd)
+	res, err := c.GetSkillFileWithResponse(context.Background(), other.ID, models.SkillFileNameAPIMD)
 	require.NoError(t, err)
 	envelope(t, res.StatusCode(), res.Body, http.StatusForbidden, models.ErrorCodeForbidden)
-	res, err = c.GetSkillFileWithResponse(context.Background(), "agt_404", models.SkillFileNameAPIMd)
+	res, err = c.GetSkillFileWithResponse(context.Background(), "agt_404", models.SkillFileNameAPIMD)
 	require.NoError(t, err)
 	envelope(t, res.StatusCode(), res.Body, http.StatusNotFound, models.ErrorCodeNotFound)
 	noViolations(t, srv)
@@ -371,7 +371,7 @@ func TestContentHashIsBareHex(t *testing.T) {
 	}{
 		{"as added", func(*heeprtest.Server, string) {}},
 		{"after a cadence change", func(srv *heeprtest.Server, id string) { srv.SetCadence(id, 7) }},
-		{"after a new SKILL.md", func(srv *heeprtest.Server, _ string) { srv.PublishSkill(models.SkillFileNameSKILLMd, "# new\n") }},
+		{"after a new SKILL.md", func(srv *heeprtest.Server, _ string) { srv.PublishSkill(models.SkillFileNameSkillMD, "# new\n") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

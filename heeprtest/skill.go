@@ -27,10 +27,10 @@ Events: new_order, revision_request, owner_approved_order, owner_denied_order, s
 
 // skillOrder is the order the package's files are hashed in.
 var skillOrder = [...]models.SkillFileName{
-	models.SkillFileNameSKILLMd,
-	models.SkillFileNameHEARTBEATEVENTSMd,
-	models.SkillFileNameRULESMd,
-	models.SkillFileNameAPIMd,
+	models.SkillFileNameSkillMD,
+	models.SkillFileNameHeartbeatEventsMD,
+	models.SkillFileNameRulesMD,
+	models.SkillFileNameAPIMD,
 }
 
 // SetCadence changes the poll cadence, in minutes, the agent's skill.json
@@ -63,7 +63,7 @@ func (s *Server) PublishSkill(file models.SkillFileName, body string) bool {
 	}
 	s.state.skillFiles[file] = body
 	s.state.skillVersion++
-	if file == models.SkillFileNameAPIMd {
+	if file == models.SkillFileNameAPIMD {
 		s.state.apiPerAgent = false
 	}
 	return true
@@ -73,7 +73,7 @@ func (s *Server) PublishSkill(file models.SkillFileName, body string) bool {
 // package has it. API.md is written for each agent, its id in the paths.
 func (s *Server) skillFileLocked(a *agent, name models.SkillFileName) (string, bool) {
 	body, ok := s.state.skillFiles[name]
-	if ok && name == models.SkillFileNameAPIMd && s.state.apiPerAgent {
+	if ok && name == models.SkillFileNameAPIMD && s.state.apiPerAgent {
 		body = strings.ReplaceAll(body, agentPlaceholder, a.id)
 	}
 	return body, ok

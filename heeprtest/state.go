@@ -42,10 +42,10 @@ func newPlatform(rules, apiDoc string) platform {
 		orders: map[string]*order{},
 		files:  map[string]*file{},
 		skillFiles: map[models.SkillFileName]string{
-			models.SkillFileNameSKILLMd:           defaultSkill,
-			models.SkillFileNameHEARTBEATEVENTSMd: defaultHeartbeat,
-			models.SkillFileNameRULESMd:           "# RULES\n\n" + rules + "\n",
-			models.SkillFileNameAPIMd:             apiDoc,
+			models.SkillFileNameSkillMD:           defaultSkill,
+			models.SkillFileNameHeartbeatEventsMD: defaultHeartbeat,
+			models.SkillFileNameRulesMD:           "# RULES\n\n" + rules + "\n",
+			models.SkillFileNameAPIMD:             apiDoc,
 		},
 		apiPerAgent: true,
 	}

@@ -223,10 +223,10 @@ type SkillFileName string
 
 // The values of [SkillFileName] this version of the SDK knows.
 const (
-	SkillFileNameSKILLMd           SkillFileName = "SKILL.md"
-	SkillFileNameHEARTBEATEVENTSMd SkillFileName = "HEARTBEAT_EVENTS.md"
-	SkillFileNameRULESMd           SkillFileName = "RULES.md"
-	SkillFileNameAPIMd             SkillFileName = "API.md"
+	SkillFileNameSkillMD           SkillFileName = "SKILL.md"
+	SkillFileNameHeartbeatEventsMD SkillFileName = "HEARTBEAT_EVENTS.md"
+	SkillFileNameRulesMD           SkillFileName = "RULES.md"
+	SkillFileNameAPIMD             SkillFileName = "API.md"
 	SkillFileNameSkillJSON         SkillFileName = "skill.json"
 )
 
@@ -234,7 +234,7 @@ const (
 // SDK knows. False is not an error: the platform may send a value added later.
 func (e SkillFileName) Valid() bool {
 	switch e {
-	case SkillFileNameSKILLMd, SkillFileNameHEARTBEATEVENTSMd, SkillFileNameRULESMd, SkillFileNameAPIMd, SkillFileNameSkillJSON:
+	case SkillFileNameSkillMD, SkillFileNameHeartbeatEventsMD, SkillFileNameRulesMD, SkillFileNameAPIMD, SkillFileNameSkillJSON:
 		return true
 	}
 	return false

@@ -99,7 +99,7 @@ func TestCadenceFollowsSkillJSON(t *testing.T) {
 
 		srv.SetCadence(a.ID, 5)
 		time.Sleep(2 * time.Hour)
-		srv.PublishSkill(models.SkillFileNameSKILLMd, "# a new skill\n")
+		srv.PublishSkill(models.SkillFileNameSkillMD, "# a new skill\n")
 		time.Sleep(time.Hour)
 		require.NoError(t, stop())
 

@@ -79,7 +79,7 @@ func TestWithSkillDir_SyncedBeforeHook(t *testing.T) {
 		require.NoError(t, err)
 		stop := started(t, p)
 		time.Sleep(time.Hour)
-		require.True(t, srv.PublishSkill(models.SkillFileNameRULESMd, "new rules"))
+		require.True(t, srv.PublishSkill(models.SkillFileNameRulesMD, "new rules"))
 		time.Sleep(time.Hour)
 		require.NoError(t, stop())
 
@@ -163,7 +163,7 @@ func TestWithSkillDir_FailedSyncRetried(t *testing.T) {
 				assertSkillDir(t, c, dir)
 
 				tt.breakIt(t, dir, tr)
-				require.True(t, srv.PublishSkill(models.SkillFileNameRULESMd, "new rules"))
+				require.True(t, srv.PublishSkill(models.SkillFileNameRulesMD, "new rules"))
 				for range 5 { // five checks within the minute
 					p.Wake()
 					synctest.Wait()

@@ -5,8 +5,11 @@
 // closed `enum` makes strict generators (ogen, and every validator) refuse a
 // value the platform adds later. oapi-codegen reads such a schema as a plain
 // string; this command gives each one a named Go type, a constant per known
-// value (named as oapi-codegen names enum constants, so the names did not
-// change when the sets were opened) and Valid. The oapi-codegen configs
+// value and Valid. A constant is named as oapi-codegen names enum constants
+// (so the names did not change when the sets were opened): the type's name and
+// the value's (Identifier), unless the schema lists x-enum-varnames, the
+// oapi-codegen extension that names each value's tail instead
+// (SkillFileNameSkillMD rather than SkillFileNameSkillMD). The oapi-codegen configs
 // exclude these schemas (exclude-schemas), so the two outputs never overlap.
 //
 //	go run ../internal/cmd/openenums -spec ../openapi.yaml -out enums.gen.go -package models
@@ -19,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
+	"go/token"
 	"os"
 	"slices"
 	"strings"
@@ -60,6 +64,15 @@ type Set struct {
 	Name        string   // the schema's name, which is also the Go type's
 	Description string   // the schema's description
 	Values      []string // the known values, in the spec's order
+	Names       []string // x-enum-varnames: the constants' tails, one per value; nil: Identifier's
+}
+
+// constant is the name of the constant of the i-th value.
+func (s Set) constant(i int) string {
+	if s.Names != nil {
+		return s.Name + s.Names[i]
+	}
+	return s.Name + Identifier(s.Values[i])
 }
 
 // Sets reads every open set of an OpenAPI document, sorted by name. It refuses
@@ -103,10 +116,35 @@ func Sets(spec []byte) ([]Set, error) {
 			}
 			set.Values = append(set.Values, str)
 		}
+		if raw, ok := s.Extensions["x-enum-varnames"]; ok {
+			names, err := varnames(raw, len(set.Values))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("components/schemas/%s: x-enum-varnames: %w", name, err))
+				continue
+			}
+			set.Names = names
+		}
 		sets = append(sets, set)
 	}
 	slices.SortFunc(sets, func(a, b Set) int { return strings.Compare(a.Name, b.Name) })
 	return sets, errors.Join(errs...)
+}
+
+// varnames checks x-enum-varnames: one exported identifier tail per value.
+func varnames(raw any, n int) ([]string, error) {
+	list, ok := raw.([]any)
+	if !ok || len(list) != n {
+		return nil, fmt.Errorf("want a list of %d names, one per value of x-extensible-enum", n)
+	}
+	names := make([]string, n)
+	for i, v := range list {
+		str, _ := v.(string)
+		if !token.IsIdentifier(str) || !token.IsExported(str) || slices.Contains(names, str) {
+			return nil, fmt.Errorf("[%d] = %v: want a distinct identifier that starts with a capital", i, v)
+		}
+		names[i] = str
+	}
+	return names, nil
 }
 
 // Render writes the Go source of the sets, gofmt'ed.
@@ -118,8 +156,8 @@ func Render(pkg string, sets []Set) ([]byte, error) {
 			comment(set.Name, set.Description), set.Name, set.Name)
 		fmt.Fprintf(&b, "\n// The values of [%s] this version of the SDK knows.\nconst (\n", set.Name)
 		names := map[string]string{}
-		for _, v := range set.Values {
-			c := set.Name + Identifier(v)
+		for i, v := range set.Values {
+			c := set.constant(i)
 			if prev, dup := names[c]; dup {
 				return nil, fmt.Errorf("%s: values %q and %q both name the constant %s", set.Name, prev, v, c)
 			}
@@ -127,11 +165,11 @@ func Render(pkg string, sets []Set) ([]byte, error) {
 			fmt.Fprintf(&b, "\t%s %s = %q\n", c, set.Name, v)
 		}
 		fmt.Fprintf(&b, ")\n\n// Valid reports whether e is one of the values of [%s] this version of the\n// SDK knows. False is not an error: the platform may send a value added later.\nfunc (e %s) Valid() bool {\n\tswitch e {\n\tcase ", set.Name, set.Name)
-		for i, v := range set.Values {
+		for i := range set.Values {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(set.Name + Identifier(v))
+			b.WriteString(set.constant(i))
 		}
 		b.WriteString(":\n\t\treturn true\n\t}\n\treturn false\n}\n")
 	}
@@ -167,7 +205,7 @@ var initialisms = map[string]string{
 // Identifier turns a wire value into the tail of a Go constant name: words
 // split at anything that is not a letter or a digit, each word capitalised,
 // initialisms in capitals ("skill.json" → "SkillJSON", "out-of-scope" →
-// "OutOfScope", "API.md" → "APIMd").
+// "OutOfScope", "API.md" → "APIMd"); x-enum-varnames names a set better.
 func Identifier(v string) string {
 	var b strings.Builder
 	for _, w := range strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {

@@ -70,3 +70,41 @@ func TestRenderRefusesCollidingNames(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"a_b" and "a-b" both name the constant KindAB`)
 }
+
+func TestSetsVarnames(t *testing.T) {
+	sets, err := Sets([]byte(specHead + `
+    File:
+      type: string
+      x-extensible-enum: [SKILL.md, HEARTBEAT_EVENTS.md]
+      x-enum-varnames: [SkillMD, HeartbeatEventsMD]
+`))
+	require.NoError(t, err)
+	require.Len(t, sets, 1)
+	assert.Equal(t, []string{"SkillMD", "HeartbeatEventsMD"}, sets[0].Names)
+
+	src, err := Render("models", sets)
+	require.NoError(t, err)
+	assert.Regexp(t, `FileSkillMD +File = "SKILL.md"`, string(src))
+	assert.Regexp(t, `FileHeartbeatEventsMD +File = "HEARTBEAT_EVENTS.md"`, string(src))
+	assert.Contains(t, string(src), "case FileSkillMD, FileHeartbeatEventsMD:")
+	assert.NotContains(t, string(src), "SKILLMd", "x-enum-varnames replaces the derived names")
+}
+
+func TestSetsVarnamesRefused(t *testing.T) {
+	head := "    File:\n      type: string\n      x-extensible-enum: [a.md, b.md]\n"
+	tests := []struct{ name, names, want string }{
+		{"one name short", "[AMD]", "want a list of 2 names"},
+		{"not a list", "AMD", "want a list of 2 names"},
+		{"not an identifier", "[AMD, B.md]", "[1] = B.md"},
+		{"unexported", "[AMD, bMD]", "[1] = bMD"},
+		{"duplicate", "[AMD, AMD]", "[1] = AMD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Sets([]byte(specHead + head + "      x-enum-varnames: " + tt.names + "\n"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "File: x-enum-varnames: ")
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
