@@ -62,10 +62,12 @@ const maxRedirects = 10
 // past WithMaxDownloadBytes: an attachment whose Size or Content-Length is
 // larger is refused before a byte is written, and a body that turns out larger
 // fails before a byte past the limit is written (both wrap ErrTooLarge). When
-// att.Size is set, exactly that many bytes are written or the call fails
-// (wrapping herrors.ErrInvalidResponse): a Content-Length that disagrees with
-// it is refused before a byte is written, and a body that runs past it fails
-// before a byte past it is written. When att.SHA256 is set, the bytes are
+// att.Size is set (0 included: an empty file), exactly that many bytes are
+// written or the call fails (wrapping herrors.ErrInvalidResponse): a
+// Content-Length that disagrees with it is refused before a byte is written,
+// and a body that runs past it fails before a byte past it is written. When it
+// is nil (the platform did not say), the body is streamed to its end, capped by
+// WithMaxDownloadBytes alone. When att.SHA256 is set, the bytes are
 // hashed as they are written and a mismatch returns an error wrapping
 // ErrChecksumMismatch. A failed download may have written some bytes to w, so
 // download to a temporary file and keep it only when DownloadAttachment
@@ -96,8 +98,10 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 	if err != nil {
 		return err
 	}
-	if att.Size > c.maxDown {
-		return &tooLargeError{size: att.Size, limit: c.maxDown, option: "WithMaxDownloadBytes"}
+	if size := attachmentSize(att); size > c.maxDown {
+		return &tooLargeError{size: size, limit: c.maxDown, option: "WithMaxDownloadBytes"}
+	} else if att.Size != nil && size < 0 {
+		return fmt.Errorf("size %d is negative", size)
 	}
 	want := strings.ToLower(att.SHA256)
 	if want != "" && !isSHA256(want) {
@@ -129,38 +133,45 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 	return err // a *url.Error in it names the URL without its query (attempt1 sees to it)
 }
 
+// attachmentSize is att.Size, or -1 when the platform did not give it: unknown
+// is not 0, which is an empty file.
+func attachmentSize(att models.Attachment) int64 {
+	if att.Size == nil {
+		return -1
+	}
+	return *att.Size
+}
+
 // receive writes one 2xx answer's body to w. An error after the first byte
 // was written is final: w cannot take the same bytes twice.
 func (c *Client) receive(ctx context.Context, res *http.Response, att models.Attachment, want string, w io.Writer, progress func(sent, total int64)) error {
 	cl := res.ContentLength
+	size := attachmentSize(att) // -1: unknown
 	if cl > c.maxDown {
 		return final(&tooLargeError{size: cl, limit: c.maxDown, option: "WithMaxDownloadBytes"})
 	}
-	if att.Size > 0 && cl >= 0 && cl != att.Size {
-		return final(herrors.NewInvalidResponse(res, fmt.Sprintf("the response holds %d bytes; the attachment says %d", cl, att.Size)))
+	if size >= 0 && cl >= 0 && cl != size {
+		return final(herrors.NewInvalidResponse(res, fmt.Sprintf("the response holds %d bytes; the attachment says %d", cl, size)))
 	}
 	total := cl
-	if total < 0 && att.Size > 0 {
-		total = att.Size
+	if total < 0 {
+		total = size
 	}
 	dst := &hashWriter{w: w}
 	if want != "" {
 		dst.h = sha256.New()
 	}
-	exact := int64(-1) // no size: up to the limit
-	if att.Size > 0 {
-		exact = att.Size
-	}
 	m := stream.NewMeter(progress, total)
-	n, err := stream.Copy(ctx, dst, res.Body, exact, c.maxDown, make([]byte, stream.BufferSize), m)
+	// size < 0 (unknown): up to the limit.
+	n, err := stream.Copy(ctx, dst, res.Body, size, c.maxDown, make([]byte, stream.BufferSize), m)
 	if err != nil {
 		if le, ok := errors.AsType[*stream.LengthError](err); ok {
 			if le.Want < 0 {
 				return final(&tooLargeError{size: -1, limit: c.maxDown, option: "WithMaxDownloadBytes"})
 			}
-			reason := fmt.Sprintf("the body holds more than the attachment's %d bytes", att.Size)
+			reason := fmt.Sprintf("the body holds more than the attachment's %d bytes", size)
 			if le.Short() {
-				reason = fmt.Sprintf("the body ended after %d of the attachment's %d bytes", n, att.Size)
+				reason = fmt.Sprintf("the body ended after %d of the attachment's %d bytes", n, size)
 			}
 			return final(fmt.Errorf("%w (%d bytes were written to w)", herrors.NewInvalidResponse(res, reason), n))
 		}

@@ -66,6 +66,57 @@ func TestDownloadAttachment(t *testing.T) {
 	noViolations(t, srv)
 }
 
+// TestDownloadAttachment_Size: a known Size is exact, 0 (an empty file)
+// included; an unknown one (nil) streams the body to its end, capped by
+// WithMaxDownloadBytes alone.
+func TestDownloadAttachment_Size(t *testing.T) {
+	data := randomBytes(5000, 12)
+	tests := []struct {
+		name    string
+		opts    []client.Option
+		size    *int64
+		wantErr string
+		is      error
+		written int
+	}{
+		{name: "known", size: new(int64(len(data))), written: len(data)},
+		{name: "unknown", size: nil, written: len(data)},
+		{name: "unknown, over the cap", opts: []client.Option{client.WithMaxDownloadBytes(4000)}, size: nil,
+			wantErr: "over the 3.9 KiB limit", is: client.ErrTooLarge},
+		{name: "zero is an empty file, not unknown", size: new(int64(0)),
+			wantErr: "the response holds 5000 bytes; the attachment says 0", is: herrors.ErrInvalidResponse},
+		{name: "negative", size: new(int64(-1)), wantErr: "size -1 is negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _, c := registered(t, tt.opts...)
+			att := srv.AddFile("a.bin", "application/octet-stream", data)
+			att.Size = tt.size
+			var buf bytes.Buffer
+			err := c.DownloadAttachment(context.Background(), att, &buf)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tt.wantErr)
+			}
+			if tt.is != nil {
+				assert.ErrorIs(t, err, tt.is)
+			}
+			assert.Equal(t, tt.written, buf.Len())
+		})
+	}
+
+	t.Run("empty file", func(t *testing.T) {
+		srv, _, c := registered(t)
+		att := srv.AddFile("empty.txt", "text/plain", nil)
+		require.NotNil(t, att.Size, "heeprtest gives every file its size")
+		assert.Zero(t, *att.Size)
+		var buf bytes.Buffer
+		require.NoError(t, c.DownloadAttachment(context.Background(), att, &buf))
+		assert.Zero(t, buf.Len())
+	})
+}
+
 func TestDownloadAttachmentFailures(t *testing.T) {
 	data := randomBytes(5000, 11)
 	tests := []struct {
@@ -85,9 +136,9 @@ func TestDownloadAttachmentFailures(t *testing.T) {
 		{name: "size over the cap", opts: []client.Option{client.WithMaxDownloadBytes(4000)},
 			wantErr: "4.8 KiB is over the 3.9 KiB limit (WithMaxDownloadBytes)", is: client.ErrTooLarge},
 		{name: "Content-Length over the cap", opts: []client.Option{client.WithMaxDownloadBytes(4000)},
-			edit:    func(att *models.Attachment) { att.Size = 0 },
+			edit:    func(att *models.Attachment) { att.Size = nil },
 			wantErr: "over the 3.9 KiB limit", is: client.ErrTooLarge, requests: 1},
-		{name: "size disagrees with Content-Length", edit: func(att *models.Attachment) { att.Size = 10 },
+		{name: "size disagrees with Content-Length", edit: func(att *models.Attachment) { att.Size = new(int64(10)) },
 			wantErr: "the response holds 5000 bytes; the attachment says 10", is: herrors.ErrInvalidResponse, requests: 1},
 		{name: "not found", edit: func(att *models.Attachment) { att.URL = "/files/att_404" },
 			wantErr: "404", is: herrors.ErrNotFound, requests: 1},
@@ -273,7 +324,7 @@ func TestDownloadNeverLeaksTheKey(t *testing.T) {
 			clear(h.auth)
 			h.mu.Unlock()
 			var buf bytes.Buffer
-			err := c.DownloadAttachment(context.Background(), models.Attachment{ID: "att_1", URL: tt.url, Size: int64(len(data))}, &buf)
+			err := c.DownloadAttachment(context.Background(), models.Attachment{ID: "att_1", URL: tt.url, Size: new(int64(len(data)))}, &buf)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -587,17 +638,17 @@ func TestDownloadAttachmentExactBytes(t *testing.T) {
 		wantErr string
 		written []byte
 	}{
-		{"chunked body past Size", models.Attachment{URL: "/files/chunked-big", Size: 100},
+		{"chunked body past Size", models.Attachment{URL: "/files/chunked-big", Size: new(int64(100))},
 			"the body holds more than the attachment's 100 bytes (100 bytes were written to w)", big[:100]},
-		{"chunked body short of Size", models.Attachment{URL: "/files/chunked-short", Size: int64(len(data))},
+		{"chunked body short of Size", models.Attachment{URL: "/files/chunked-short", Size: new(int64(len(data)))},
 			"the body ended after 500 of the attachment's 1000 bytes (500 bytes were written to w)", data[:500]},
-		{"chunked body of Size", models.Attachment{URL: "/files/chunked-exact", Size: int64(len(data)), SHA256: sha(data)},
+		{"chunked body of Size", models.Attachment{URL: "/files/chunked-exact", Size: new(int64(len(data))), SHA256: sha(data)},
 			"", data},
-		{"gzip with a Content-Length that is not Size", models.Attachment{URL: "/files/gzip", Size: 100},
+		{"gzip with a Content-Length that is not Size", models.Attachment{URL: "/files/gzip", Size: new(int64(100))},
 			"the response holds " + strconv.Itoa(gz.Len()) + " bytes; the attachment says 100", nil},
-		{"gzip, chunked, past Size", models.Attachment{URL: "/files/gzip-chunked", Size: 100},
+		{"gzip, chunked, past Size", models.Attachment{URL: "/files/gzip-chunked", Size: new(int64(100))},
 			"the body holds more than the attachment's 100 bytes", gz.Bytes()[:100]},
-		{"gzip is written as sent", models.Attachment{URL: "/files/gzip", Size: int64(gz.Len()), SHA256: sha(gz.Bytes())},
+		{"gzip is written as sent", models.Attachment{URL: "/files/gzip", Size: new(int64(gz.Len())), SHA256: sha(gz.Bytes())},
 			"", gz.Bytes()},
 		{"gzip without a Size is written as sent", models.Attachment{URL: "/files/gzip-chunked"},
 			"", gz.Bytes()},
@@ -615,8 +666,8 @@ func TestDownloadAttachmentExactBytes(t *testing.T) {
 			} else {
 				require.NoError(t, err)
 			}
-			if tt.att.Size > 0 {
-				assert.LessOrEqual(t, int64(buf.Len()), tt.att.Size, "never a byte past Size")
+			if tt.att.Size != nil {
+				assert.LessOrEqual(t, int64(buf.Len()), *tt.att.Size, "never a byte past Size")
 			}
 			assert.Equal(t, sha(tt.written), sha(buf.Bytes()), "the bytes written (%d of them)", buf.Len())
 			paths, enc := rec.seen()
@@ -669,7 +720,7 @@ func TestDownloadAttachmentPrivateNetworkAllowed(t *testing.T) {
 			require.NoError(t, err)
 			var buf bytes.Buffer
 			require.NoError(t, c.DownloadAttachment(context.Background(),
-				models.Attachment{ID: "att_1", URL: tt.url, Size: int64(len(p.data)), SHA256: sha(p.data)}, &buf))
+				models.Attachment{ID: "att_1", URL: tt.url, Size: new(int64(len(p.data))), SHA256: sha(p.data)}, &buf))
 			assert.Equal(t, p.data, buf.Bytes())
 			paths, enc := p.prec.seen()
 			assert.Equal(t, tt.paths, paths)

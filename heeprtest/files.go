@@ -32,7 +32,7 @@ func (s *Server) AddFile(name, contentType string, data []byte) models.Attachmen
 	sum := sha256.Sum256(data)
 	id := s.nextID("att")
 	att := models.Attachment{
-		ID: id, Name: name, ContentType: contentType, Size: int64(len(data)),
+		ID: id, Name: name, ContentType: contentType, Size: new(int64(len(data))),
 		SHA256: hex.EncodeToString(sum[:]), URL: filesPath + id,
 	}
 	s.state.files[id] = &file{att: att, data: bytes.Clone(data)}

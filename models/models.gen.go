@@ -36,10 +36,12 @@ type Attachment struct {
 	// Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 	SHA256 string `json:"sha256,omitempty,omitzero"`
 
-	// Size The file's size in bytes.
+	// Size The file's size in bytes, when the platform knows it. Absent means unknown,
+	// which is not 0: an empty file says `0`.
+	//
 	//
 	// Example: 20480
-	Size int64 `json:"size,omitempty,omitzero"`
+	Size *int64 `json:"size,omitempty"`
 
 	// URL Where to download it. On the platform's own host it takes the bearer key; on
 	// any other host it is a signed URL and takes no credentials.

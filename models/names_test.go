@@ -1,9 +1,11 @@
 package models_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/heepr/heepr-go/models"
 )
@@ -29,4 +31,22 @@ func TestSkillFileNames(t *testing.T) {
 	assert.Equal(t, models.ErrorCode("key_revoked"), models.ErrorCodeKeyRevoked)
 	assert.Equal(t, models.EventKind("new_order"), models.EventKindNewOrder)
 	assert.Equal(t, models.DeclineReason("out-of-scope"), models.DeclineReasonOutOfScope)
+}
+
+// TestAttachmentSize: an absent size is nil (unknown), not 0, which is an
+// empty file; both survive a round trip.
+func TestAttachmentSize(t *testing.T) {
+	var unknown, empty models.Attachment
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"att_1","name":"a","url":"/files/att_1"}`), &unknown))
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"att_2","name":"b","url":"/files/att_2","size":0}`), &empty))
+	assert.Nil(t, unknown.Size)
+	require.NotNil(t, empty.Size)
+	assert.Zero(t, *empty.Size)
+
+	b, err := json.Marshal(unknown)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "size")
+	b, err = json.Marshal(empty)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"size":0`)
 }
