@@ -74,7 +74,7 @@ func (c *Client) Deliver(ctx context.Context, orderID string, d Delivery, opts .
 		}
 		return r, nil
 	}
-	params := &models.DeliverOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "deliver", orderID))}
+	params := &raw.DeliverOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "deliver", orderID))}
 	req, err := raw.NewDeliverOrderRequest(c.server, orderID, params, p)
 	if err != nil {
 		return nil, fmt.Errorf("deliver %s: %w", orderID, err)
@@ -135,7 +135,7 @@ func (c *Client) deliverFiles(ctx context.Context, orderID string, p models.Deli
 
 	up := &upload{ctx: ctx, form: form, progress: cc.progress}
 	first, _ := up.body()
-	params := &models.DeliverOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "deliver", orderID))}
+	params := &raw.DeliverOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "deliver", orderID))}
 	req, err := raw.NewDeliverOrderRequestWithBody(c.server, orderID, params, form.ContentType(), first)
 	if err != nil {
 		_ = up.close()

@@ -20,7 +20,7 @@ func (c *Client) Decline(ctx context.Context, orderID string, reason models.Decl
 		return fmt.Errorf("decline %s: empty reason", orderID)
 	}
 	cc := callOptions(opts)
-	params := &models.DeclineOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "decline", orderID))}
+	params := &raw.DeclineOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "decline", orderID))}
 	req, err := raw.NewDeclineOrderRequest(c.server, orderID, params, models.DeclineRequest{Reason: reason, Message: message})
 	if err == nil {
 		err = c.do(ctx, "decline", req, cc, c.attempt, c.discardAck)
@@ -41,7 +41,7 @@ func (c *Client) Flag(ctx context.Context, orderID string, reason models.FlagRea
 		return fmt.Errorf("flag %s: empty reason", orderID)
 	}
 	cc := callOptions(opts)
-	params := &models.FlagOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "flag", orderID))}
+	params := &raw.FlagOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "flag", orderID))}
 	req, err := raw.NewFlagOrderRequest(c.server, orderID, params, models.FlagRequest{Reason: reason, Message: message})
 	if err == nil {
 		err = c.do(ctx, "flag", req, cc, c.attempt, c.discardAck)

@@ -31,7 +31,7 @@ func (c *Client) Register(ctx context.Context, token, agentID string, opts ...Ca
 		return nil, fmt.Errorf("register: %w", err)
 	}
 	cc := callOptions(opts)
-	params := &models.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
+	params := &raw.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
 	req, err := raw.NewRegisterAgentRequest(c.server, params, models.RegisterRequest{AgentID: agentID})
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)

@@ -39,7 +39,7 @@ func (c *Client) ReportProgress(ctx context.Context, orderID string, percent int
 
 func (c *Client) postStatus(ctx context.Context, op, target string, u models.StatusUpdate, opts []CallOption) error {
 	cc := callOptions(opts)
-	params := &models.UpdateStatusParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, op, target))}
+	params := &raw.UpdateStatusParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, op, target))}
 	req, err := raw.NewUpdateStatusRequest(c.server, params, u)
 	if err != nil {
 		return err

@@ -43,7 +43,7 @@ func registered(t testing.TB, srv *heeprtest.Server, opts ...heeprtest.AgentOpti
 	t.Helper()
 	a := srv.AddAgent(opts...)
 	res, err := rawClient(t, srv, "Bootstrap "+a.BootstrapToken.Reveal()).
-		RegisterAgentWithResponse(context.Background(), &models.RegisterAgentParams{}, models.RegisterRequest{AgentID: a.ID})
+		RegisterAgentWithResponse(context.Background(), &raw.RegisterAgentParams{}, models.RegisterRequest{AgentID: a.ID})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
 	return a, rawClient(t, srv, "Bearer "+res.JSON200.APIKey.Reveal())

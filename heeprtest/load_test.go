@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heepr/heepr-go/client/raw"
 	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
 )
@@ -32,7 +33,7 @@ func TestConcurrentAgents(t *testing.T) {
 			ctx := context.Background()
 			for j := range jobs {
 				res, err := rawClient(t, srv, "Bootstrap "+j.agent.BootstrapToken.Reveal()).
-					RegisterAgentWithResponse(ctx, &models.RegisterAgentParams{}, models.RegisterRequest{AgentID: j.agent.ID})
+					RegisterAgentWithResponse(ctx, &raw.RegisterAgentParams{}, models.RegisterRequest{AgentID: j.agent.ID})
 				if !assert.NoError(t, err) || !assert.Equal(t, http.StatusOK, res.StatusCode()) {
 					continue
 				}
@@ -46,7 +47,7 @@ func TestConcurrentAgents(t *testing.T) {
 				assert.Equal(t, j.order, no.Order.ID, "each agent sees its own order")
 				key := "k-" + j.order
 				for range 2 { // a retry with the same key
-					d, err := c.DeliverOrderWithResponse(ctx, j.order, &models.DeliverOrderParams{IdempotencyKey: &key}, models.DeliveryPayload{Text: "for " + j.order})
+					d, err := c.DeliverOrderWithResponse(ctx, j.order, &raw.DeliverOrderParams{IdempotencyKey: &key}, models.DeliveryPayload{Text: "for " + j.order})
 					assert.NoError(t, err)
 					assert.Equal(t, http.StatusAccepted, d.StatusCode())
 				}

@@ -58,7 +58,7 @@ func multipartBody(t testing.TB, payload *models.DeliveryPayload, files ...part)
 
 func deliverJSON(t testing.TB, c *raw.ClientWithResponses, order, idem string, p models.DeliveryPayload) *raw.DeliverOrderResult {
 	t.Helper()
-	params := &models.DeliverOrderParams{}
+	params := &raw.DeliverOrderParams{}
 	if idem != "" {
 		params.IdempotencyKey = key(idem)
 	}
@@ -96,7 +96,7 @@ func TestDeliverMultipart(t *testing.T) {
 	ct, body := multipartBody(t, &models.DeliveryPayload{Message: "two files"},
 		part{"poem.txt", "text/plain; charset=utf-8", txt},
 		part{"sea.png", "image/png", png})
-	res, err := c.DeliverOrderWithBodyWithResponse(context.Background(), ord, &models.DeliverOrderParams{}, ct, bytes.NewReader(body))
+	res, err := c.DeliverOrderWithBodyWithResponse(context.Background(), ord, &raw.DeliverOrderParams{}, ct, bytes.NewReader(body))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, res.StatusCode(), "%s", res.Body)
 
@@ -152,7 +152,7 @@ func TestFlagParksOrder(t *testing.T) {
 	ord := srv.PlaceOrder(a.ID, models.Order{Brief: "copy a logo"})
 	ctx := context.Background()
 
-	res, err := c.FlagOrderWithResponse(ctx, ord, &models.FlagOrderParams{}, models.FlagRequest{Reason: models.FlagReasonPolicyViolation, Message: "counterfeit"})
+	res, err := c.FlagOrderWithResponse(ctx, ord, &raw.FlagOrderParams{}, models.FlagRequest{Reason: models.FlagReasonPolicyViolation, Message: "counterfeit"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
 	assert.Equal(t, models.OrderStateFlagged, res.JSON200.State)
@@ -165,10 +165,10 @@ func TestFlagParksOrder(t *testing.T) {
 	// A parked order takes no delivery, decline or second flag.
 	d := deliverJSON(t, c, ord, "", models.DeliveryPayload{Text: "x"})
 	envelope(t, d.StatusCode(), d.Body, http.StatusConflict, models.ErrorCodeConflict)
-	dec, err := c.DeclineOrderWithResponse(ctx, ord, &models.DeclineOrderParams{}, models.DeclineRequest{Reason: models.DeclineReasonOther})
+	dec, err := c.DeclineOrderWithResponse(ctx, ord, &raw.DeclineOrderParams{}, models.DeclineRequest{Reason: models.DeclineReasonOther})
 	require.NoError(t, err)
 	envelope(t, dec.StatusCode(), dec.Body, http.StatusConflict, models.ErrorCodeConflict)
-	again, err := c.FlagOrderWithResponse(ctx, ord, &models.FlagOrderParams{}, models.FlagRequest{Reason: models.FlagReasonIllegal})
+	again, err := c.FlagOrderWithResponse(ctx, ord, &raw.FlagOrderParams{}, models.FlagRequest{Reason: models.FlagReasonIllegal})
 	require.NoError(t, err)
 	envelope(t, again.StatusCode(), again.Body, http.StatusConflict, models.ErrorCodeConflict)
 	assert.Empty(t, srv.Deliveries(ord))
@@ -179,7 +179,7 @@ func TestDecline(t *testing.T) {
 	srv := heeprtest.NewServer()
 	a, c := registered(t, srv)
 	ord := srv.PlaceOrder(a.ID, models.Order{})
-	res, err := c.DeclineOrderWithResponse(context.Background(), ord, &models.DeclineOrderParams{IdempotencyKey: key("k1")},
+	res, err := c.DeclineOrderWithResponse(context.Background(), ord, &raw.DeclineOrderParams{IdempotencyKey: key("k1")},
 		models.DeclineRequest{Reason: models.DeclineReasonCapacity, Message: "busy"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), "%s", res.Body)
@@ -198,7 +198,7 @@ func TestStatusAndProgress(t *testing.T) {
 	ord := srv.PlaceOrder(a.ID, models.Order{})
 	ctx := context.Background()
 	update := func(u models.StatusUpdate) *raw.UpdateStatusResult {
-		res, err := c.UpdateStatusWithResponse(ctx, &models.UpdateStatusParams{}, u)
+		res, err := c.UpdateStatusWithResponse(ctx, &raw.UpdateStatusParams{}, u)
 		require.NoError(t, err)
 		return res
 	}

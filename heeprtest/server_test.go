@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heepr/heepr-go/client/raw"
 	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
 )
@@ -21,7 +22,7 @@ import (
 func register(t *testing.T, srv *heeprtest.Server, token models.BootstrapToken, agentID string) (int, []byte, *models.Registration) {
 	t.Helper()
 	res, err := rawClient(t, srv, "Bootstrap "+token.Reveal()).
-		RegisterAgentWithResponse(context.Background(), &models.RegisterAgentParams{}, models.RegisterRequest{AgentID: agentID})
+		RegisterAgentWithResponse(context.Background(), &raw.RegisterAgentParams{}, models.RegisterRequest{AgentID: agentID})
 	require.NoError(t, err)
 	return res.StatusCode(), res.Body, res.JSON200
 }

@@ -1,7 +1,10 @@
 // Package raw is the low-level heepr client, generated from openapi.yaml by
 // oapi-codegen (raw.gen.go; never edit it, change the spec and run
-// go generate). It names the types of package models unqualified through a dot
-// import.
+// go generate). It holds what only the operations use: their parameters
+// (RegisterAgentParams…), request bodies (DeclineOrderJSONRequestBody…, the
+// multipart DeliveryUpload) and the aliases of the spec's shared responses
+// (UnauthorizedResponse = models.ErrorEnvelope…). The wire types themselves
+// are package models', named as models.X.
 //
 // Most programs want package client instead, which adds authentication,
 // retries, idempotency keys, error decoding and streaming uploads over this
