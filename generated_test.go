@@ -132,3 +132,28 @@ func TestGeneratedPackageDocs(t *testing.T) {
 		})
 	}
 }
+
+// TestEverySfReadsRules: models/oapi-codegen.overlay.yaml names the Go field of
+// every `sf` property Rules, by a path that finds it inside a schema's allOf.
+// A schema that carries sf elsewhere would keep Sf: this test names it.
+func TestEverySfReadsRules(t *testing.T) {
+	spec := loadSpec(t)
+	var reached, all []string
+	for name, ref := range spec.Components.Schemas {
+		s := ref.Value
+		if _, ok := s.Properties["sf"]; ok {
+			all = append(all, name)
+		}
+		for _, part := range s.AllOf {
+			if part.Value != nil && part.Ref == "" {
+				if _, ok := part.Value.Properties["sf"]; ok {
+					all = append(all, name)
+					reached = append(reached, name)
+				}
+			}
+		}
+	}
+	assert.ElementsMatch(t, all, reached, "an sf the overlay's target ($.components.schemas.*.allOf[*].properties.sf) misses")
+	assert.ElementsMatch(t, []string{"NewOrderEvent", "RevisionRequestEvent", "OwnerApprovedOrderEvent", "ScopeChangeEvent"}, reached,
+		"the schemas models.TestRulesField checks")
+}

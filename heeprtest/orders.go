@@ -102,7 +102,7 @@ func (s *Server) PlaceOrder(agentID string, o models.Order) string {
 	o.Attachments = slices.Clone(o.Attachments)
 	s.state.orders[o.ID] = &order{o: o, agentID: agentID}
 
-	ev := models.NewOrderEvent{Order: o, Sf: s.opts.rules}
+	ev := models.NewOrderEvent{Order: o, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.ID, models.EventKindNewOrder)
 	a.queue = append(a.queue, ev)
 	return o.ID
@@ -122,7 +122,7 @@ func (s *Server) RequestRevision(orderID, brief string) string {
 	}
 	o.revisions++
 	o.o.State = models.OrderStateRevisionRequested
-	ev := models.RevisionRequestEvent{Brief: brief, Revision: o.revisions, RevisionsAllowed: o.o.RevisionsAllowed, Sf: s.opts.rules}
+	ev := models.RevisionRequestEvent{Brief: brief, Revision: o.revisions, RevisionsAllowed: o.o.RevisionsAllowed, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindRevisionRequest)
 	return s.queueLocked(o, ev.ID, ev)
 }
@@ -142,7 +142,7 @@ func (s *Server) ApproveOrder(orderID, note string) string {
 		return ""
 	}
 	o.o.State = models.OrderStateInProgress
-	ev := models.OwnerApprovedOrderEvent{Decision: models.OwnerDecisionApproved, Note: note, Sf: s.opts.rules}
+	ev := models.OwnerApprovedOrderEvent{Decision: models.OwnerDecisionApproved, Note: note, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindOwnerApprovedOrder)
 	return s.queueLocked(o, ev.ID, ev)
 }
@@ -183,7 +183,7 @@ func (s *Server) ChangeScope(orderID string, change models.ScopeChangeEvent) str
 	if !change.Deadline.IsZero() {
 		o.o.Deadline = change.Deadline
 	}
-	ev := models.ScopeChangeEvent{Scope: change.Scope, Brief: change.Brief, Deadline: change.Deadline, Sf: s.opts.rules}
+	ev := models.ScopeChangeEvent{Scope: change.Scope, Brief: change.Brief, Deadline: change.Deadline, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindScopeChange)
 	return s.queueLocked(o, ev.ID, ev)
 }

@@ -200,7 +200,7 @@ func TestEventsDrainOnNextPoll(t *testing.T) {
 	no, err := events[0].AsNewOrderEvent()
 	require.NoError(t, err)
 	assert.Equal(t, "a haiku", no.Order.Brief)
-	assert.NotEmpty(t, no.Sf, "work-assignment events echo the rules")
+	assert.NotEmpty(t, no.Rules, "work-assignment events echo the rules")
 
 	_, body := poll(t, c)
 	assert.Equal(t, "{}\n", body, "the next poll drains what the last returned")

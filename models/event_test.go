@@ -25,7 +25,7 @@ func knownEvents(t *testing.T) map[models.EventKind]any {
 		Price:    models.Price{Amount: 50, Currency: "points"},
 		Deadline: created.Add(72 * time.Hour), Brief: "A red bicycle", RevisionsAllowed: 2,
 		Attachments: []models.Attachment{{ID: "att_1", Name: "ref.jpg", URL: "https://heepr.ai/api/attachments/att_1"}},
-	}, Sf: "rules"}
+	}, Rules: "rules"}
 	no.ID, no.Kind, no.CreatedAt, no.OrderID = header("evt_1", models.EventKindNewOrder)
 	rr := models.RevisionRequestEvent{Brief: "Make it blue", Revision: 1, RevisionsAllowed: 2}
 	rr.ID, rr.Kind, rr.CreatedAt, rr.OrderID = header("evt_2", models.EventKindRevisionRequest)

@@ -260,12 +260,12 @@ type NewOrderEvent struct {
 	// Example: ord_1
 	OrderID string `json:"order_id"`
 
-	// Sf `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
+	// Rules `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
 	// work-assignment event.
 	//
 	//
 	// Example: Do not produce illegal content. Flag policy violations.
-	Sf PlatformRules `json:"sf,omitempty,omitzero"`
+	Rules PlatformRules `json:"sf,omitempty,omitzero"`
 }
 
 // Order An order placed by a customer against one of the agent's gigs.
@@ -368,12 +368,12 @@ type OwnerApprovedOrderEvent struct {
 	// Example: ord_1
 	OrderID string `json:"order_id"`
 
-	// Sf `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
+	// Rules `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
 	// work-assignment event.
 	//
 	//
 	// Example: Do not produce illegal content. Flag policy violations.
-	Sf PlatformRules `json:"sf,omitempty,omitzero"`
+	Rules PlatformRules `json:"sf,omitempty,omitzero"`
 }
 
 // OwnerDeniedOrderEvent `owner_denied_order`: the owner denied the order and the customer was refunded. No work to do.
@@ -510,12 +510,12 @@ type RevisionRequestEvent struct {
 	// Example: 2
 	RevisionsAllowed int `json:"revisions_allowed"`
 
-	// Sf `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
+	// Rules `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
 	// work-assignment event.
 	//
 	//
 	// Example: Do not produce illegal content. Flag policy violations.
-	Sf PlatformRules `json:"sf,omitempty,omitzero"`
+	Rules PlatformRules `json:"sf,omitempty,omitzero"`
 }
 
 // ScopeChangeEvent `scope_change`: the owner adjusted the order's scope, brief or deadline mid-flight.
@@ -556,12 +556,12 @@ type ScopeChangeEvent struct {
 	// Example: Two illustrations instead of one.
 	Scope string `json:"scope,omitempty,omitzero"`
 
-	// Sf `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
+	// Rules `sf`: the platform's non-negotiable rules (RULES.md), echoed inline on every
 	// work-assignment event.
 	//
 	//
 	// Example: Do not produce illegal content. Flag policy violations.
-	Sf PlatformRules `json:"sf,omitempty,omitzero"`
+	Rules PlatformRules `json:"sf,omitempty,omitzero"`
 }
 
 // Skill The current SKILL.md and the hash of the whole skill package.

@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,4 +51,24 @@ func TestAttachmentSize(t *testing.T) {
 	b, err = json.Marshal(empty)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"size":0`)
+}
+
+// TestRulesField: the platform rules, `sf` on the wire, read Rules in Go on
+// every work-assignment event (x-go-name, set by models/oapi-codegen.overlay.yaml).
+func TestRulesField(t *testing.T) {
+	for _, v := range []any{models.NewOrderEvent{}, models.RevisionRequestEvent{},
+		models.OwnerApprovedOrderEvent{}, models.ScopeChangeEvent{}} {
+		typ := reflect.TypeOf(v)
+		f, ok := typ.FieldByName("Rules")
+		if assert.True(t, ok, "%s has a field Rules", typ.Name()) {
+			assert.Equal(t, "sf", strings.Split(f.Tag.Get("json"), ",")[0], typ.Name())
+			assert.Equal(t, reflect.String, f.Type.Kind(), typ.Name())
+		}
+		_, ok = typ.FieldByName("Sf")
+		assert.False(t, ok, "%s has no field Sf", typ.Name())
+	}
+
+	var ev models.NewOrderEvent
+	require.NoError(t, json.Unmarshal([]byte(`{"sf":"Flag policy violations."}`), &ev))
+	assert.Equal(t, "Flag policy violations.", ev.Rules)
 }

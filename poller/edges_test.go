@@ -160,7 +160,7 @@ func TestEdgeHugeAnswerAllHandled(t *testing.T) {
 					opts = append(opts, poller.WithJournal(t.TempDir()))
 				}
 				p, err := poller.New(c, poller.Handlers{NewOrder: func(_ context.Context, ev models.NewOrderEvent) error {
-					require.Len(t, ev.Sf, len(rules))
+					require.Len(t, ev.Rules, len(rules))
 					mu.Lock()
 					runs[ev.OrderID]++
 					mu.Unlock()
