@@ -3,6 +3,11 @@
 // go generate), and the few hand-written types the spec maps to: APIKey and
 // BootstrapToken, which print redacted in every form.
 //
+// It holds the schemas only. What only the operations use (RegisterAgentParams
+// and the other parameters, the request-body aliases, the aliases of the
+// shared error responses) is generated beside the raw client and the server,
+// in packages client/raw and server, which name these types as models.X.
+//
 // The types are shared by both sides of the wire: the SDK's client decodes
 // them, heepr's own Go services and the heeprtest fake encode them.
 //
