@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,6 +117,34 @@ func TestReadmeErrorTableMatchesSpec(t *testing.T) {
 		named, ok := readmeSentinels[name]
 		require.True(t, ok, "the row of %s names %s, which is not a sentinel of package errors", code, name)
 		assert.Equal(t, herrors.Sentinel(models.ErrorCode(code)), named, "the row of %s names %s", code, name)
+	}
+}
+
+// TestReadmeErrorTableStatuses: the status column of the README's Errors
+// table is herrors' one code-to-status table: each row lists StatusOf its
+// code, and every other status it lists stands for that code (CodeForStatus).
+func TestReadmeErrorTableStatuses(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## Errors")
+	require.True(t, ok, "the README has the section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([0-9, ]+) \\| `Err").FindAllStringSubmatch(section, -1)
+	require.Len(t, rows, len(openSet(t, loadSpec(t), "ErrorCode")), "one row per code, each with its statuses")
+	for _, r := range rows {
+		code := models.ErrorCode(r[1])
+		var listed []int
+		for _, f := range strings.Split(r[2], ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			require.NoError(t, err, "the row of %s", code)
+			listed = append(listed, n)
+		}
+		assert.Contains(t, listed, herrors.StatusOf(code), "the row of %s lacks StatusOf its code", code)
+		for _, st := range listed {
+			if st != herrors.StatusOf(code) {
+				assert.Equal(t, code, herrors.CodeForStatus(st), "the row of %s lists %d, which stands for another code", code, st)
+			}
+		}
 	}
 }
 

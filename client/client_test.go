@@ -90,7 +90,7 @@ func TestOperations(t *testing.T) {
 		assert.Equal(t, "/api/agents/"+a.ID+"/skill/RULES.md", lastRequest(t, srv).Path)
 		m, err := c.SkillManifest(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, heeprtest.DefaultCadence, m.PollIntervalMinutes)
+		assert.Equal(t, client.DefaultPollIntervalMinutes, m.PollIntervalMinutes)
 		sum := sha256.Sum256(b)
 		assert.Equal(t, hex.EncodeToString(sum[:]), m.Files["RULES.md"])
 	})

@@ -9,14 +9,17 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/heepr/heepr-go/client/raw"
 	herrors "github.com/heepr/heepr-go/errors"
 	"github.com/heepr/heepr-go/models"
 )
 
-// DefaultPollIntervalMinutes is the cadence skill.json means when it names none.
-const DefaultPollIntervalMinutes = 20
+// DefaultPollIntervalMinutes is the cadence skill.json means when it names
+// none, in the unit of the wire: [models.DefaultCadence], the one definition,
+// in whole minutes.
+const DefaultPollIntervalMinutes = int(models.DefaultCadence / time.Minute)
 
 // Skill returns the current SKILL.md and the content hash of the whole skill
 // package, which changes whenever any file of it does (skill.json included).

@@ -130,7 +130,7 @@ func (e *APIError) GoString() string {
 //     code and the specific codes of its class: every bootstrap_* and key_*
 //     code is ErrUnauthorized, active_key_exists is ErrConflict.
 //   - When the code is unknown to this SDK or missing, the generic sentinel
-//     of the HTTP status matches: 400, 413, 422 ErrInvalidRequest; 401
+//     of the HTTP status matches: 400, 405, 413, 422 ErrInvalidRequest; 401
 //     ErrUnauthorized; 403 ErrForbidden; 404 ErrNotFound; 409 ErrConflict;
 //     429 ErrRateLimited; 502, 503, 504 ErrUnavailable; any other 5xx
 //     ErrInternal. A known code decides alone; the status is not consulted.

@@ -179,7 +179,8 @@ func TestAPIErrorIs(t *testing.T) {
 		{"missing code, 502", &herrors.APIError{StatusCode: 502}, []error{herrors.ErrUnavailable}},
 		{"missing code, 507", &herrors.APIError{StatusCode: 507}, []error{herrors.ErrInternal}},
 		{"missing code, 429", &herrors.APIError{StatusCode: 429}, []error{herrors.ErrRateLimited}},
-		{"missing code, 405", &herrors.APIError{StatusCode: 405}, nil},
+		{"missing code, 405: method_not_allowed's class", &herrors.APIError{StatusCode: 405}, []error{herrors.ErrInvalidRequest}},
+		{"missing code, 410", &herrors.APIError{StatusCode: 410}, nil},
 		{"missing code, no status", &herrors.APIError{}, nil},
 		{"code in another case is unknown", &herrors.APIError{StatusCode: 401, Code: "KEY_REVOKED"}, []error{herrors.ErrUnauthorized}},
 	}

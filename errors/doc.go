@@ -38,6 +38,16 @@
 // Error and GoString redact anything that looks like an API key or bootstrap
 // token, even one the server echoed in a message.
 //
+// # For heepr's services
+//
+// The server side of the same wire: [New] builds the refusal for a code,
+// with the code's status from [StatusOf], the one code-to-status table (a
+// test holds it to the spec's documented responses and to the README);
+// [WriteEnvelope] writes any error as the envelope, with Retry-After when
+// set and no secret, so that FromResponse on the client reads back the same
+// APIError; [CodeForStatus] names the code of a bare status. heeprtest, the
+// fake platform, answers through them.
+//
 // # First use
 //
 //	events, err := c.Events(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/heepr/heepr-go/client"
 	herrors "github.com/heepr/heepr-go/errors"
@@ -140,4 +141,28 @@ func Example_revokedOnThePlatform() {
 	// events: heepr: 401 key_revoked: the owner revoked this key; re-bootstrap with a fresh token (request req_1)
 	// revoked: true fatal: true
 	// status 401 request req_1
+}
+
+// A heepr service answers a refusal with New and WriteEnvelope: the spec's
+// envelope, under the code's status, with Retry-After when it is set.
+func ExampleWriteEnvelope() {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := herrors.New(models.ErrorCodeRateLimited, "Slow down.")
+		e.RequestID = "req_8f2k1m"
+		e.RetryAfter = 30 * time.Second
+		herrors.WriteEnvelope(w, e)
+	})
+
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/events", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Retry-After"))
+	fmt.Print(rec.Body.String())
+
+	// The client's side reads it back as the same error.
+	err := herrors.FromResponse(rec.Result())
+	fmt.Println(errors.Is(err, herrors.ErrRateLimited), err)
+	// Output:
+	// 429 30
+	// {"error":{"code":"rate_limited","message":"Slow down.","request_id":"req_8f2k1m"}}
+	// true heepr: 429 rate_limited: Slow down (request req_8f2k1m)
 }

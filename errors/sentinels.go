@@ -9,6 +9,12 @@ import "github.com/heepr/heepr-go/models"
 type sentinel struct {
 	code  models.ErrorCode
 	class error // nil for a generic sentinel: it is its own class
+	// statuses are the HTTP statuses a response with this code comes with,
+	// the one StatusOf answers first. A generic sentinel's statuses are also
+	// the ones whose responses without a known code fall in its class. This
+	// is the SDK's one code-to-status table: heeprtest serves it, a test holds
+	// it to the spec's documented responses and to the README's Errors table.
+	statuses []int
 }
 
 // Error returns "heepr: " and the wire code, e.g. "heepr: key_revoked".
@@ -31,42 +37,42 @@ var (
 	// whose code is unknown or missing. No retry can help: the agent needs a
 	// valid key, which usually means the owner acts and the agent re-bootstraps.
 	// IsFatalAuth reports this class (and any 401 whatever its code).
-	ErrUnauthorized error = &sentinel{code: models.ErrorCodeUnauthorized}
+	ErrUnauthorized error = &sentinel{code: models.ErrorCodeUnauthorized, statuses: []int{401}}
 
 	// ErrForbidden: the key is valid but may not act on this resource (403),
 	// e.g. an order that belongs to another agent. Do not retry; drop the work
 	// item and tell the owner if it keeps happening.
-	ErrForbidden error = &sentinel{code: models.ErrorCodeForbidden}
+	ErrForbidden error = &sentinel{code: models.ErrorCodeForbidden, statuses: []int{403}}
 
 	// ErrNotFound: no such order, agent or skill file (404). Do not retry;
 	// the order may have been cancelled or the id is wrong.
-	ErrNotFound error = &sentinel{code: models.ErrorCodeNotFound}
+	ErrNotFound error = &sentinel{code: models.ErrorCodeNotFound, statuses: []int{404}}
 
 	// ErrInvalidRequest: the request broke the API contract (400, 413, 422),
 	// e.g. a reason outside the enum or a delivery larger than the platform
 	// accepts. Do not retry the same request: fix it (the Message says what is
 	// wrong) or shrink the delivery.
-	ErrInvalidRequest error = &sentinel{code: models.ErrorCodeInvalidRequest}
+	ErrInvalidRequest error = &sentinel{code: models.ErrorCodeInvalidRequest, statuses: []int{400, 413, 422}}
 
 	// ErrConflict: the resource is not in a state that allows this (409), e.g.
 	// delivering to a flagged order. Do not retry blindly; poll for the
 	// order's current state first. ErrActiveKeyExists belongs to this class.
-	ErrConflict error = &sentinel{code: models.ErrorCodeConflict}
+	ErrConflict error = &sentinel{code: models.ErrorCodeConflict, statuses: []int{409}}
 
 	// ErrRateLimited: too many requests (429). Retry after APIError.RetryAfter
 	// (or a backoff when it is zero); the client does so by itself.
-	ErrRateLimited error = &sentinel{code: models.ErrorCodeRateLimited}
+	ErrRateLimited error = &sentinel{code: models.ErrorCodeRateLimited, statuses: []int{429}}
 
 	// ErrInternal: the platform failed (code internal_error, or a 5xx other
 	// than 502, 503 and 504 without a known code). The request may be retried
 	// with backoff; the client resends a write with the same Idempotency-Key,
 	// though the platform does not document that it honours one.
-	ErrInternal error = &sentinel{code: models.ErrorCodeInternalError}
+	ErrInternal error = &sentinel{code: models.ErrorCodeInternalError, statuses: []int{500}}
 
 	// ErrUnavailable: the platform or a proxy in front of it is temporarily
 	// unavailable (503, or 502/504 without a known code). Retry after
 	// APIError.RetryAfter or a backoff; the client does so by itself.
-	ErrUnavailable error = &sentinel{code: models.ErrorCodeUnavailable}
+	ErrUnavailable error = &sentinel{code: models.ErrorCodeUnavailable, statuses: []int{503, 502, 504}}
 )
 
 // The six codes of the platform's reference. Each matches exactly its own
@@ -77,19 +83,19 @@ var (
 	// The owner copies the token again from the agent's Skill Setup (or
 	// regenerates it) and the agent re-runs bootstrap with it. Do not retry
 	// with the same token. Class: ErrUnauthorized.
-	ErrBootstrapUnknown error = &sentinel{code: models.ErrorCodeBootstrapUnknown, class: ErrUnauthorized}
+	ErrBootstrapUnknown error = &sentinel{code: models.ErrorCodeBootstrapUnknown, class: ErrUnauthorized, statuses: []int{401}}
 
 	// ErrBootstrapUsed: the bootstrap token was already redeemed (401 on
 	// register); tokens are single-use. If this agent redeemed it, its key is
 	// in the key file: use it instead of registering. Otherwise the owner
 	// regenerates the token from the dashboard and the agent re-runs bootstrap
 	// with the new one. Class: ErrUnauthorized.
-	ErrBootstrapUsed error = &sentinel{code: models.ErrorCodeBootstrapUsed, class: ErrUnauthorized}
+	ErrBootstrapUsed error = &sentinel{code: models.ErrorCodeBootstrapUsed, class: ErrUnauthorized, statuses: []int{401}}
 
 	// ErrBootstrapExpired: the bootstrap token went unused for 7 days or more
 	// (401 on register). The owner re-issues the Skill Setup (a fresh token)
 	// and the agent re-runs bootstrap with it. Class: ErrUnauthorized.
-	ErrBootstrapExpired error = &sentinel{code: models.ErrorCodeBootstrapExpired, class: ErrUnauthorized}
+	ErrBootstrapExpired error = &sentinel{code: models.ErrorCodeBootstrapExpired, class: ErrUnauthorized, statuses: []int{401}}
 
 	// ErrActiveKeyExists: the agent already has a live API key (409 on
 	// register). The bootstrap token was NOT consumed. This guard stops a
@@ -98,19 +104,19 @@ var (
 	// revokes the live key from the dashboard first, then the agent re-runs
 	// bootstrap with the same token. Do not retry before that. Class:
 	// ErrConflict (not ErrUnauthorized: the token itself was fine).
-	ErrActiveKeyExists error = &sentinel{code: models.ErrorCodeActiveKeyExists, class: ErrConflict}
+	ErrActiveKeyExists error = &sentinel{code: models.ErrorCodeActiveKeyExists, class: ErrConflict, statuses: []int{409}}
 
 	// ErrKeyExpired: the API key is past its expiry (401). No retry can help.
 	// The owner rotates the key from the dashboard settings and issues a fresh
 	// bootstrap token; the agent re-bootstraps with it and replaces its key
 	// file. Class: ErrUnauthorized.
-	ErrKeyExpired error = &sentinel{code: models.ErrorCodeKeyExpired, class: ErrUnauthorized}
+	ErrKeyExpired error = &sentinel{code: models.ErrorCodeKeyExpired, class: ErrUnauthorized, statuses: []int{401}}
 
 	// ErrKeyRevoked: the owner revoked the API key (401). No retry can help;
 	// stop polling. The agent re-bootstraps with a fresh bootstrap token from
 	// the owner (the Skill Setup) and replaces its key file. Class:
 	// ErrUnauthorized.
-	ErrKeyRevoked error = &sentinel{code: models.ErrorCodeKeyRevoked, class: ErrUnauthorized}
+	ErrKeyRevoked error = &sentinel{code: models.ErrorCodeKeyRevoked, class: ErrUnauthorized, statuses: []int{401}}
 )
 
 // The specific codes the spec adds where HTTP or idempotency need a name.
@@ -119,7 +125,7 @@ var (
 	// response's Allow header lists the methods it takes). The SDK never sends
 	// one; a caller of the raw client or a gateway rewriting methods does. Fix
 	// the request. Class: ErrInvalidRequest.
-	ErrMethodNotAllowed error = &sentinel{code: models.ErrorCodeMethodNotAllowed, class: ErrInvalidRequest}
+	ErrMethodNotAllowed error = &sentinel{code: models.ErrorCodeMethodNotAllowed, class: ErrInvalidRequest, statuses: []int{405}}
 
 	// ErrIdempotencyKeyReused: the platform already took this Idempotency-Key
 	// with a different request (422): another operation, order or body. The
@@ -129,7 +135,7 @@ var (
 	// second time, say) meets this: the first write stands. Do not retry the
 	// same request; make a handler's writes depend only on its event, or give
 	// a deliberately different write its own key. Class: ErrInvalidRequest.
-	ErrIdempotencyKeyReused error = &sentinel{code: models.ErrorCodeIdempotencyKeyReused, class: ErrInvalidRequest}
+	ErrIdempotencyKeyReused error = &sentinel{code: models.ErrorCodeIdempotencyKeyReused, class: ErrInvalidRequest, statuses: []int{422}}
 )
 
 // sentinels returns every sentinel, which is the code table: one entry per
@@ -176,31 +182,4 @@ func Sentinel(code models.ErrorCode) error {
 		return s
 	}
 	return nil
-}
-
-// statusClass returns the generic sentinel for an HTTP status, used when the
-// body carries no known code: a proxy's HTML page, an empty body, or a code
-// newer than this SDK. It returns nil for statuses outside every class (2xx,
-// 3xx, unusual 4xx such as 405 or 410).
-func statusClass(status int) error {
-	switch {
-	case status == 400 || status == 413 || status == 422:
-		return ErrInvalidRequest
-	case status == 401:
-		return ErrUnauthorized
-	case status == 403:
-		return ErrForbidden
-	case status == 404:
-		return ErrNotFound
-	case status == 409:
-		return ErrConflict
-	case status == 429:
-		return ErrRateLimited
-	case status == 502 || status == 503 || status == 504:
-		return ErrUnavailable
-	case status >= 500 && status <= 599:
-		return ErrInternal
-	default:
-		return nil
-	}
 }

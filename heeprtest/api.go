@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net/http"
 	"strings"
 	"time"
 
@@ -33,16 +32,16 @@ func (a *api) RegisterAgent(ctx context.Context, req server.RegisterAgentRequest
 	t := s.state.tokens[tok]
 	switch {
 	case t == nil || t.agentID != req.Body.AgentID:
-		return nil, apiError(http.StatusUnauthorized, models.ErrorCodeBootstrapUnknown, "the bootstrap token does not match any record for agent %s", req.Body.AgentID)
+		return nil, apiError(models.ErrorCodeBootstrapUnknown, "the bootstrap token does not match any record for agent %s", req.Body.AgentID)
 	case t.used:
-		return nil, apiError(http.StatusUnauthorized, models.ErrorCodeBootstrapUsed, "the bootstrap token was already redeemed; the owner regenerates it from the dashboard")
+		return nil, apiError(models.ErrorCodeBootstrapUsed, "the bootstrap token was already redeemed; the owner regenerates it from the dashboard")
 	case time.Since(t.issued) >= BootstrapTTL:
-		return nil, apiError(http.StatusUnauthorized, models.ErrorCodeBootstrapExpired, "the bootstrap token expired after 7 days unused; the owner re-issues the Skill Setup")
+		return nil, apiError(models.ErrorCodeBootstrapExpired, "the bootstrap token expired after 7 days unused; the owner re-issues the Skill Setup")
 	}
 	ag := s.state.agents[t.agentID]
 	if ag.liveKey != "" {
 		// The token is not consumed: the owner revokes the live key, then retries.
-		return nil, apiError(http.StatusConflict, models.ErrorCodeActiveKeyExists, "agent %s already has a live key; the owner revokes it before re-bootstrapping", ag.id)
+		return nil, apiError(models.ErrorCodeActiveKeyExists, "agent %s already has a live key; the owner revokes it before re-bootstrapping", ag.id)
 	}
 	key := s.secret("sk_live_")
 	s.state.keys[key] = &apiKey{agentID: ag.id}
@@ -70,9 +69,9 @@ func (a *api) GetSkillFile(ctx context.Context, req server.GetSkillFileRequestOb
 	self := infoFrom(ctx).agentID
 	if req.ID != self {
 		if s.state.agents[req.ID] == nil {
-			return nil, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no agent %s", req.ID)
+			return nil, apiError(models.ErrorCodeNotFound, "no agent %s", req.ID)
 		}
-		return nil, apiError(http.StatusForbidden, models.ErrorCodeForbidden, "the skill package of %s belongs to another agent", req.ID)
+		return nil, apiError(models.ErrorCodeForbidden, "the skill package of %s belongs to another agent", req.ID)
 	}
 	ag := s.state.agents[self]
 	if req.File == models.SkillFileNameSkillJSON {
@@ -85,7 +84,7 @@ func (a *api) GetSkillFile(ctx context.Context, req server.GetSkillFileRequestOb
 			names = append(names, string(n))
 		}
 		names = append(names, string(models.SkillFileNameSkillJSON))
-		return nil, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no file %q in the skill package; it has %s", req.File, strings.Join(names, ", "))
+		return nil, apiError(models.ErrorCodeNotFound, "no file %q in the skill package; it has %s", req.File, strings.Join(names, ", "))
 	}
 	return server.GetSkillFile200TextMarkdownResponse{Body: strings.NewReader(body), ContentLength: int64(len(body))}, nil
 }
@@ -105,7 +104,7 @@ func (a *api) PollEvents(ctx context.Context, _ server.PollEventsRequestObject) 
 	for _, typed := range queued {
 		ev, err := toEvent(typed, info.origin)
 		if err != nil {
-			return nil, apiError(http.StatusInternalServerError, models.ErrorCodeInternalError, "encode event: %v", err)
+			return nil, apiError(models.ErrorCodeInternalError, "encode event: %v", err)
 		}
 		batch.Events = append(batch.Events, ev)
 	}
@@ -149,10 +148,10 @@ func toEvent(typed any, origin string) (models.Event, error) {
 func (s *Server) orderFor(ctx context.Context, id string) (*order, *apiErr) {
 	o := s.state.orders[id]
 	if o == nil {
-		return nil, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no order %s", id)
+		return nil, apiError(models.ErrorCodeNotFound, "no order %s", id)
 	}
 	if o.agentID != infoFrom(ctx).agentID {
-		return nil, apiError(http.StatusForbidden, models.ErrorCodeForbidden, "order %s belongs to another agent", id)
+		return nil, apiError(models.ErrorCodeForbidden, "order %s belongs to another agent", id)
 	}
 	return o, nil
 }
@@ -172,7 +171,7 @@ func (s *Server) checkDeliverable(ctx context.Context, id string) (*order, *apiE
 		return nil, err
 	}
 	if !deliverable(o.o.State) {
-		return nil, apiError(http.StatusConflict, models.ErrorCodeConflict, "order %s is %s: it takes no delivery", id, o.o.State)
+		return nil, apiError(models.ErrorCodeConflict, "order %s is %s: it takes no delivery", id, o.o.State)
 	}
 	return o, nil
 }
@@ -197,10 +196,10 @@ func (a *api) DeliverOrder(ctx context.Context, req server.DeliverOrderRequestOb
 			return nil, err
 		}
 	default:
-		return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "a delivery is JSON or multipart/form-data")
+		return nil, apiError(models.ErrorCodeInvalidRequest, "a delivery is JSON or multipart/form-data")
 	}
 	if d.Payload.Message == "" && d.Payload.Text == "" && len(d.Payload.Links) == 0 && len(d.Files) == 0 {
-		return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "an empty delivery: give a message, text, links or files")
+		return nil, apiError(models.ErrorCodeInvalidRequest, "an empty delivery: give a message, text, links or files")
 	}
 
 	s.mu.Lock()
@@ -235,7 +234,7 @@ func (s *Server) readDeliveryParts(mr *multipart.Reader, d *Delivery) error {
 		switch part.FormName() {
 		case "payload":
 			if err := json.NewDecoder(io.LimitReader(part, 1<<20)).Decode(&d.Payload); err != nil {
-				return apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "payload part: %v", err)
+				return apiError(models.ErrorCodeInvalidRequest, "payload part: %v", err)
 			}
 		case "files":
 			f, err := s.readFilePart(part)
@@ -264,7 +263,7 @@ func (s *Server) readFilePart(part *multipart.Part) (File, error) {
 	}
 	name := part.FileName()
 	if name == "" {
-		return File{}, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "a files part has no filename")
+		return File{}, apiError(models.ErrorCodeInvalidRequest, "a files part has no filename")
 	}
 	return File{
 		DeliveredFile: models.DeliveredFile{
@@ -303,7 +302,7 @@ func (a *api) DeclineOrder(ctx context.Context, req server.DeclineOrderRequestOb
 	switch o.o.State {
 	case models.OrderStatePendingAcceptance, models.OrderStateInProgress, models.OrderStateRevisionRequested:
 	default:
-		return nil, apiError(http.StatusConflict, models.ErrorCodeConflict, "order %s is %s: it cannot be declined", req.ID, o.o.State)
+		return nil, apiError(models.ErrorCodeConflict, "order %s is %s: it cannot be declined", req.ID, o.o.State)
 	}
 	o.o.State = models.OrderStateDeclined
 	o.declines = append(o.declines, Decline{DeclineRequest: *req.Body, OrderID: req.ID, IdempotencyKey: deref(req.Params.IdempotencyKey), At: time.Now().UTC()})
@@ -322,7 +321,7 @@ func (a *api) FlagOrder(ctx context.Context, req server.FlagOrderRequestObject) 
 		return nil, aerr
 	}
 	if orderOver(o.o.State) {
-		return nil, apiError(http.StatusConflict, models.ErrorCodeConflict, "order %s is %s: it cannot be flagged", req.ID, o.o.State)
+		return nil, apiError(models.ErrorCodeConflict, "order %s is %s: it cannot be flagged", req.ID, o.o.State)
 	}
 	o.o.State = models.OrderStateFlagged
 	o.flags = append(o.flags, Flag{FlagRequest: *req.Body, OrderID: req.ID, IdempotencyKey: deref(req.Params.IdempotencyKey), At: time.Now().UTC()})
@@ -342,7 +341,7 @@ func (a *api) UpdateStatus(ctx context.Context, req server.UpdateStatusRequestOb
 	}
 	if body.Progress != nil {
 		if body.OrderID == "" {
-			return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "progress needs order_id")
+			return nil, apiError(models.ErrorCodeInvalidRequest, "progress needs order_id")
 		}
 		o, aerr := s.orderFor(ctx, body.OrderID)
 		if aerr != nil {
@@ -351,11 +350,11 @@ func (a *api) UpdateStatus(ctx context.Context, req server.UpdateStatusRequestOb
 		switch o.o.State {
 		case models.OrderStateInProgress, models.OrderStateRevisionRequested:
 		default:
-			return nil, apiError(http.StatusConflict, models.ErrorCodeConflict, "order %s is %s: it takes no progress report", body.OrderID, o.o.State)
+			return nil, apiError(models.ErrorCodeConflict, "order %s is %s: it takes no progress report", body.OrderID, o.o.State)
 		}
 		o.progress = append(o.progress, ProgressReport{Progress: *body.Progress, At: time.Now().UTC()})
 	} else if body.OrderID != "" {
-		return nil, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "order_id without progress")
+		return nil, apiError(models.ErrorCodeInvalidRequest, "order_id without progress")
 	}
 	if body.Status != "" {
 		ag.status = body.Status

@@ -100,7 +100,7 @@ func renderAPIDoc(doc *openapi3.T) string {
 		if i := slices.IndexFunc(errorCodes(), func(ci codeInfo) bool { return string(ci.code) == c }); i >= 0 {
 			ci := errorCodes()[i]
 			var ss []string
-			for _, s := range ci.statuses {
+			for _, s := range statusesOf(ci.code) {
 				ss = append(ss, strconv.Itoa(s))
 			}
 			status, meaning = strings.Join(ss, ", "), ci.meaning

@@ -57,11 +57,11 @@ func (s *Server) agentForKey(key string) (string, *apiErr) {
 	k := s.state.keys[key]
 	switch {
 	case k == nil:
-		return "", apiError(http.StatusUnauthorized, models.ErrorCodeUnauthorized, "unknown API key")
+		return "", apiError(models.ErrorCodeUnauthorized, "unknown API key")
 	case k.state == keyRevoked:
-		return "", apiError(http.StatusUnauthorized, models.ErrorCodeKeyRevoked, "the owner revoked this key; re-bootstrap with a fresh token")
+		return "", apiError(models.ErrorCodeKeyRevoked, "the owner revoked this key; re-bootstrap with a fresh token")
 	case k.state == keyExpired:
-		return "", apiError(http.StatusUnauthorized, models.ErrorCodeKeyExpired, "this key expired; the owner rotates it from settings")
+		return "", apiError(models.ErrorCodeKeyExpired, "this key expired; the owner rotates it from settings")
 	}
 	return k.agentID, nil
 }

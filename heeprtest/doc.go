@@ -27,7 +27,7 @@
 // order parks in flagged), status and progress reports, the skill package
 // (content_hash covers every file, skill.json included; API.md is the REST
 // reference rendered from openapi.yaml for each agent) and each agent's last
-// poll (online for OnlineWindow after it). Where the spec leaves a set open
+// poll (online for [models.OnlineWindow] after it). Where the spec leaves a set open
 // (reasons, statuses, skill files), the fake answers a value it does not know
 // as the platform of today would, 400 or 404, without a Violation. Time is time.Now, so in a synctest
 // bubble the fake clock drives token expiry and the online window. Ids count up

@@ -250,8 +250,8 @@ func (s *Server) serveWithFault(w *statusWriter, conn http.ResponseWriter, r *ht
 		if code == "" {
 			code = codeForStatus(st)
 		}
-		e := apiError(st, code, "injected fault: %d %s", st, http.StatusText(st))
-		e.retryAfter = f.RetryAfter
+		e := apiError(code, "injected fault: %d %s", st, http.StatusText(st))
+		e.StatusCode, e.RetryAfter = st, f.RetryAfter
 		s.writeError(w, r, e)
 		return st, nil
 	case FaultNonJSON:

@@ -47,7 +47,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	key, ok := credentials(r.Header.Get("Authorization"), schemeBearer)
 	if !ok {
-		s.writeError(w, r, apiError(http.StatusUnauthorized, models.ErrorCodeUnauthorized, "attachments on the platform's host take the bearer key"))
+		s.writeError(w, r, apiError(models.ErrorCodeUnauthorized, "attachments on the platform's host take the bearer key"))
 		return
 	}
 	agentID, aerr := s.agentForKey(key)
@@ -60,7 +60,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	f := s.state.files[strings.TrimPrefix(r.URL.Path, filesPath)]
 	s.mu.Unlock()
 	if f == nil {
-		s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no file %s", r.URL.Path))
+		s.writeError(w, r, apiError(models.ErrorCodeNotFound, "no file %s", r.URL.Path))
 		return
 	}
 	ct := f.att.ContentType

@@ -46,7 +46,7 @@ func (s *Server) idempotency(f server.StrictHandlerFunc, op string) server.Stric
 		if !ok {
 			// digestBody wraps every POST with a key, and validation reads the
 			// body to its end before any handler runs.
-			return nil, apiError(http.StatusInternalServerError, models.ErrorCodeInternalError,
+			return nil, apiError(models.ErrorCodeInternalError,
 				"heeprtest: the body was not read before the Idempotency-Key check")
 		}
 		principal := info.agentID
@@ -100,11 +100,11 @@ func (s *Server) idempotency(f server.StrictHandlerFunc, op string) server.Stric
 func (e *idemEntry) reusedBy(key, op, path, body string) *apiErr {
 	switch {
 	case op != e.op || path != e.path:
-		return apiError(http.StatusUnprocessableEntity, models.ErrorCodeIdempotencyKeyReused,
+		return apiError(models.ErrorCodeIdempotencyKeyReused,
 			"Idempotency-Key %q was first sent with POST %s, not POST %s: a key names one request; send a new key with a new request",
 			key, e.path, path)
 	case body != e.body:
-		return apiError(http.StatusUnprocessableEntity, models.ErrorCodeIdempotencyKeyReused,
+		return apiError(models.ErrorCodeIdempotencyKeyReused,
 			"Idempotency-Key %q was first sent with POST %s and another body: a retry sends the same bytes; send a new key with a new request",
 			key, path)
 	}

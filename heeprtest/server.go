@@ -122,7 +122,7 @@ func NewServer(opts ...Option) *Server {
 	mux.Handle(filesPath, http.HandlerFunc(s.serveFile))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.violation(r, "request", fmt.Errorf("no such path: the API is served under %s", BasePath))
-		s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no such path: the API is served under "+BasePath))
+		s.writeError(w, r, apiError(models.ErrorCodeNotFound, "no such path: the API is served under "+BasePath))
 	}))
 	s.handler = s.front(mux)
 	return s

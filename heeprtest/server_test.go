@@ -219,7 +219,7 @@ func TestOnlineWindow(t *testing.T) {
 		assert.True(t, st.Online)
 		assert.Equal(t, time.Now(), st.LastPoll)
 
-		time.Sleep(heeprtest.OnlineWindow - time.Second)
+		time.Sleep(models.OnlineWindow - time.Second)
 		st, _ = srv.Agent(a.ID)
 		assert.True(t, st.Online, "polled 59m59s ago")
 
@@ -258,7 +258,7 @@ func TestSkillPackage(t *testing.T) {
 	h0 := hash()
 	assert.Equal(t, h0, hash(), "stable while nothing changes")
 	m := manifest()
-	assert.Equal(t, heeprtest.DefaultCadence, m.PollIntervalMinutes)
+	assert.Equal(t, models.DefaultCadence, time.Duration(m.PollIntervalMinutes)*time.Minute)
 	assert.Len(t, m.Files, 4)
 
 	require.True(t, srv.SetCadence(a.ID, 5))

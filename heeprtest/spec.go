@@ -3,7 +3,6 @@ package heeprtest
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -68,6 +67,6 @@ func (o openSets) check(set, field, value string) *apiErr {
 			return nil
 		}
 	}
-	return apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "%s %q is not a %s the platform knows; it takes one of: %s",
+	return apiError(models.ErrorCodeInvalidRequest, "%s %q is not a %s the platform knows; it takes one of: %s",
 		field, value, set, strings.Join(known, ", "))
 }

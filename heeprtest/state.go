@@ -11,12 +11,10 @@ import (
 // BootstrapTTL is how long a bootstrap token stays valid, as on the platform.
 const BootstrapTTL = 7 * 24 * time.Hour
 
-// OnlineWindow is how recently an agent must have polled to show as online.
-const OnlineWindow = time.Hour
-
-// DefaultCadence is the poll cadence, in minutes, that skill.json advertises
-// unless Cadence or SetCadence says otherwise.
-const DefaultCadence = 20
+// defaultCadence is the poll cadence, in minutes, that skill.json advertises
+// unless Cadence or SetCadence says otherwise: models.DefaultCadence, the one
+// definition, in the unit of the wire.
+const defaultCadence = int(models.DefaultCadence / time.Minute)
 
 // platform is the fake's whole state. Every field is guarded by Server.mu.
 type platform struct {
@@ -114,7 +112,7 @@ type AgentState struct {
 	Status models.AgentStatus
 	// LastPoll is the time of the agent's last GET /events, zero if it never polled.
 	LastPoll time.Time
-	// Online reports whether the agent polled within OnlineWindow of now.
+	// Online reports whether the agent polled within [models.OnlineWindow] of now.
 	Online bool
 	// LiveKey reports whether the agent has a live (not revoked, not expired) key.
 	LiveKey bool
@@ -141,7 +139,7 @@ func ManualAcceptance() AgentOption { return func(a *agent) { a.manual = true } 
 func Registered() AgentOption { return func(a *agent) { a.registered = true } }
 
 // Cadence sets the poll cadence, in minutes, the agent's skill.json advertises
-// (default DefaultCadence). The fake does not clamp it, so a test can serve an
+// (default [models.DefaultCadence], 20). The fake does not clamp it, so a test can serve an
 // out-of-range value to a client.
 func Cadence(minutes int) AgentOption { return func(a *agent) { a.cadence = minutes } }
 
@@ -150,7 +148,7 @@ func Cadence(minutes int) AgentOption { return func(a *agent) { a.cadence = minu
 func (s *Server) AddAgent(opts ...AgentOption) Agent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := &agent{id: s.nextID("agt"), cadence: DefaultCadence, status: models.AgentStatusActive}
+	a := &agent{id: s.nextID("agt"), cadence: defaultCadence, status: models.AgentStatusActive}
 	for _, opt := range opts {
 		opt(a)
 	}
@@ -223,7 +221,7 @@ func (s *Server) Agent(agentID string) (AgentState, bool) {
 		ID:               a.id,
 		Status:           a.status,
 		LastPoll:         a.lastPoll,
-		Online:           !a.lastPoll.IsZero() && time.Since(a.lastPoll) < OnlineWindow,
+		Online:           !a.lastPoll.IsZero() && time.Since(a.lastPoll) < models.OnlineWindow,
 		LiveKey:          a.liveKey != "",
 		Cadence:          a.cadence,
 		ContentHash:      s.contentHashLocked(a),

@@ -85,7 +85,7 @@ func (s *Server) validate(next http.Handler) http.Handler {
 		v := s.val
 		if v.err != nil {
 			s.violation(r, ViolationRequest, v.err)
-			s.writeError(w, r, apiError(http.StatusInternalServerError, models.ErrorCodeInternalError, "heeprtest cannot load its spec"))
+			s.writeError(w, r, apiError(models.ErrorCodeInternalError, "heeprtest cannot load its spec"))
 			return
 		}
 		// Route and validate a shallow copy whose URL names the router's host.
@@ -98,12 +98,12 @@ func (s *Server) validate(next http.Handler) http.Handler {
 		if err != nil {
 			if allow := v.allowed(rv); len(allow) > 0 {
 				e := methodNotAllowed(r.Method, r.URL.Path, allow)
-				s.violation(r, ViolationRequest, errors.New(e.msg))
+				s.violation(r, ViolationRequest, errors.New(e.Message))
 				s.writeError(w, r, e)
 				return
 			}
 			s.violation(r, ViolationRequest, err)
-			s.writeError(w, r, apiError(http.StatusNotFound, models.ErrorCodeNotFound, "no operation %s %s", r.Method, r.URL.Path))
+			s.writeError(w, r, apiError(models.ErrorCodeNotFound, "no operation %s %s", r.Method, r.URL.Path))
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{
@@ -115,16 +115,16 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			// that gave up mid-upload), not a break of the contract.
 			var reqErr *openapi3filter.RequestError
 			if errors.As(err, &reqErr) && reqErr.Reason == "reading failed" {
-				s.writeError(w, r, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "the request body could not be read: %v", reqErr.Err))
+				s.writeError(w, r, apiError(models.ErrorCodeInvalidRequest, "the request body could not be read: %v", reqErr.Err))
 				return
 			}
 			s.violation(r, ViolationRequest, err)
 			var sec *openapi3filter.SecurityRequirementsError
 			if errors.As(err, &sec) {
-				s.writeError(w, r, apiError(http.StatusUnauthorized, models.ErrorCodeUnauthorized, "%s", summarize(err)))
+				s.writeError(w, r, apiError(models.ErrorCodeUnauthorized, "%s", summarize(err)))
 				return
 			}
-			s.writeError(w, r, apiError(http.StatusBadRequest, models.ErrorCodeInvalidRequest, "%s", summarize(err)))
+			s.writeError(w, r, apiError(models.ErrorCodeInvalidRequest, "%s", summarize(err)))
 			return
 		}
 		// kin-openapi read the body and left a replay of it on the copy.

@@ -27,7 +27,7 @@ func TestCadenceAndJitter(t *testing.T) {
 		want    time.Duration
 		jitter  float64
 	}{
-		{"default 20 minutes", heeprtest.DefaultCadence, nil, 20 * time.Minute, 0.1},
+		{"default 20 minutes", int(models.DefaultCadence / time.Minute), nil, 20 * time.Minute, 0.1},
 		{"owner's 5 minutes", 5, nil, 5 * time.Minute, 0.1},
 		{"one minute, 30% jitter", 1, []poller.Option{poller.WithJitter(0.3)}, time.Minute, 0.3},
 		{"60 minutes stays inside the window", 60, nil, 60 * time.Minute, 0.1},

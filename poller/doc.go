@@ -35,6 +35,9 @@
 //   - Handlers run WithConcurrency at a time; events of one order one at a time
 //     in the order polled. Failures are retried, then reported; panics are
 //     recovered. Polling, and so the heartbeat, goes on while handlers work.
+//     A handler's context carries its event (FromContext), and WithMiddleware
+//     wraps every run of whichever handler takes an event, for tracing,
+//     metrics or logging.
 //   - Stop: cancel Run's context. Polling stops at once, handlers get
 //     WithShutdownTimeout to finish (then their context is cancelled, and
 //     WithShutdownGrace bounds how long a handler deaf to it holds Run), and

@@ -151,7 +151,7 @@ func TestEdgeHugeAnswerAllHandled(t *testing.T) {
 				var mu sync.Mutex
 				runs := map[string]int{}
 				var polled []int
-				opts := []poller.Option{poller.WithConcurrency(8), poller.WithOnPoll(func(r poller.PollResult) {
+				opts := []poller.Option{poller.WithConcurrency(8), poller.WithOnPoll(func(_ context.Context, r poller.PollResult) {
 					mu.Lock()
 					polled = append(polled, r.Events)
 					mu.Unlock()
@@ -221,7 +221,7 @@ func TestEdgeAnswerCutOffKeepsWhatWasRead(t *testing.T) {
 		var mu sync.Mutex
 		dir := t.TempDir()
 		p, err := poller.New(c, poller.Handlers{ScopeChange: func(ctx context.Context, ev models.ScopeChangeEvent) error {
-			info, _ := poller.EventFrom(ctx)
+			info, _ := poller.FromContext(ctx)
 			mu.Lock()
 			got = append(got, info.ID)
 			mu.Unlock()
@@ -476,12 +476,12 @@ func TestEdgeOddJournalEntries(t *testing.T) {
 			var mu sync.Mutex
 			polled := make(chan struct{}, 1)
 			p, err := poller.New(c2, poller.Handlers{ScopeChange: func(ctx context.Context, _ models.ScopeChangeEvent) error {
-				info, _ := poller.EventFrom(ctx)
+				info, _ := poller.FromContext(ctx)
 				mu.Lock()
 				handled = append(handled, info.ID)
 				mu.Unlock()
 				return nil
-			}}, poller.WithJournal(dir), poller.WithOnPoll(func(poller.PollResult) {
+			}}, poller.WithJournal(dir), poller.WithOnPoll(func(context.Context, poller.PollResult) {
 				select {
 				case polled <- struct{}{}:
 				default:
@@ -631,7 +631,7 @@ func TestEdgeElementNotAnEvent(t *testing.T) {
 		var bad [][]byte
 		p, err := poller.New(c, poller.Handlers{
 			ScopeChange: func(ctx context.Context, _ models.ScopeChangeEvent) error {
-				info, _ := poller.EventFrom(ctx)
+				info, _ := poller.FromContext(ctx)
 				ids = append(ids, info.ID)
 				return nil
 			},

@@ -24,7 +24,7 @@ import (
 // to WithOnHandlerError with an error wrapping ErrUnhandled, logged at warn
 // level and counted (Stats.Unhandled): never a crash, never silently dropped.
 //
-// A handler runs with a context that carries the event (EventFrom) and an
+// A handler runs with a context that carries the event ([FromContext]) and an
 // idempotency scope derived from the event's id: every write it makes through
 // the client takes a key from the event id, the operation and its place among
 // the handler's writes, so a handler run again (a retry, or a replay after a
@@ -45,7 +45,7 @@ type Handlers struct {
 	ScopeChange        func(ctx context.Context, ev models.ScopeChangeEvent) error
 	// Unknown receives events of kinds this version of the SDK does not know,
 	// with their raw JSON, so an agent keeps working when the platform grows.
-	Unknown func(ctx context.Context, kind string, raw json.RawMessage) error
+	Unknown func(ctx context.Context, kind models.EventKind, raw json.RawMessage) error
 	// Default receives every event no other field takes (see above), with
 	// what can be told of it: its id, kind and order as far as they could be
 	// read, and its raw JSON. It is where an agent logs, parks or declines
@@ -83,15 +83,6 @@ type EventInfo struct {
 	// Replayed reports whether the event came from the journal at start: an
 	// earlier process polled it and did not finish with it.
 	Replayed bool
-}
-
-type eventKey struct{}
-
-// EventFrom returns the event the handler runs for, and false outside a
-// handler.
-func EventFrom(ctx context.Context) (EventInfo, bool) {
-	e, ok := ctx.Value(eventKey{}).(EventInfo)
-	return e, ok
 }
 
 // PanicError is a handler's panic, recovered and treated as its error.
@@ -143,7 +134,7 @@ func (h *Handlers) call(ctx context.Context, e entry, info EventInfo) (err error
 		}
 	default:
 		if h.Unknown != nil {
-			return h.Unknown(ctx, string(e.header.Kind), ev.Raw())
+			return h.Unknown(ctx, e.header.Kind, ev.Raw())
 		}
 	}
 	return h.fallback(ctx, info, nil)
@@ -159,7 +150,7 @@ func (h *Handlers) fallback(ctx context.Context, info EventInfo, decodeErr error
 		return ErrUnhandled
 	}
 	info.DecodeError = decodeErr
-	return h.Default(context.WithValue(ctx, eventKey{}, info), info)
+	return h.Default(NewContext(ctx, info), info)
 }
 
 // decodeThen dispatches on the kind already switched on (the generated As…

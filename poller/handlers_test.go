@@ -161,13 +161,13 @@ func TestUnknownKinds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, _, c := agent(t)
 		type got struct {
-			kind string
+			kind models.EventKind
 			raw  json.RawMessage
 			info poller.EventInfo
 		}
 		var unknown []got
-		p, err := poller.New(c, poller.Handlers{Unknown: func(ctx context.Context, kind string, raw json.RawMessage) error {
-			info, ok := poller.EventFrom(ctx)
+		p, err := poller.New(c, poller.Handlers{Unknown: func(ctx context.Context, kind models.EventKind, raw json.RawMessage) error {
+			info, ok := poller.FromContext(ctx)
 			require.True(t, ok)
 			unknown = append(unknown, got{kind, raw, info})
 			return nil
@@ -179,7 +179,7 @@ func TestUnknownKinds(t *testing.T) {
 		require.NoError(t, stop())
 
 		require.Len(t, unknown, 1)
-		assert.Equal(t, "order_cancelled", unknown[0].kind)
+		assert.Equal(t, models.EventKind("order_cancelled"), unknown[0].kind, "Unknown gets the kind as an EventKind")
 		assert.Contains(t, string(unknown[0].raw), `"detail"`, "unknown fields reach the handler")
 		assert.Equal(t, models.EventKind("order_cancelled"), unknown[0].info.Kind)
 		assert.JSONEq(t, string(unknown[0].raw), string(unknown[0].info.Raw))
@@ -202,12 +202,12 @@ func TestUnhandledKindsCounted(t *testing.T) {
 	})
 }
 
-func TestEventFrom(t *testing.T) {
+func TestFromContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, a, c := agent(t)
 		var info poller.EventInfo
 		p, err := poller.New(c, poller.Handlers{ScopeChange: func(ctx context.Context, _ models.ScopeChangeEvent) error {
-			info, _ = poller.EventFrom(ctx)
+			info, _ = poller.FromContext(ctx)
 			return nil
 		}})
 		require.NoError(t, err)
@@ -223,7 +223,7 @@ func TestEventFrom(t *testing.T) {
 		assert.Equal(t, 1, info.Attempt)
 		assert.False(t, info.Replayed)
 		assert.Contains(t, string(info.Raw), `"brief":"new brief"`)
-		_, ok := poller.EventFrom(context.Background())
+		_, ok := poller.FromContext(context.Background())
 		assert.False(t, ok)
 	})
 }

@@ -64,7 +64,7 @@ type polls struct {
 	err []error
 }
 
-func (p *polls) hook(r poller.PollResult) {
+func (p *polls) hook(_ context.Context, r poller.PollResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.at = append(p.at, r.At)

@@ -85,7 +85,7 @@ func TestJournalAcrossRuns(t *testing.T) {
 		var replayed []bool
 		o2 := srv.PlaceOrder(a.ID, models.Order{Brief: "second"})
 		p2, err := poller.New(c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
-			info, _ := poller.EventFrom(ctx)
+			info, _ := poller.FromContext(ctx)
 			order = append(order, ev.OrderID)
 			replayed = append(replayed, info.Replayed)
 			_, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: ev.Order.Brief})

@@ -51,7 +51,7 @@ func runAgent() error {
 		say("DELIVERED %s", ev.OrderID)
 		return nil
 	}}, poller.WithJournal(os.Getenv(envJournal)), poller.WithCadence(time.Hour), poller.WithoutSkillCheck(),
-		poller.WithOnPoll(func(r poller.PollResult) { say("POLLED %d", r.Events) }))
+		poller.WithOnPoll(func(_ context.Context, r poller.PollResult) { say("POLLED %d", r.Events) }))
 	if err != nil {
 		return err
 	}

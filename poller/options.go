@@ -24,7 +24,8 @@ type config struct {
 	statusUpdates   bool
 	onHandlerError  func(context.Context, EventInfo, error)
 	onSkillChange   func(context.Context, SkillChange)
-	onPoll          func(PollResult)
+	onPoll          func(context.Context, PollResult)
+	middleware      []func(HandlerFunc) HandlerFunc
 }
 
 // Option configures a Poller.
@@ -157,7 +158,7 @@ func WithStatusUpdates() Option {
 // for good (after its retries) or panicked on every attempt, and of an event
 // that no handler took (the error wraps ErrUnhandled; see Handlers). The
 // event is then done: removed from the journal, never handled again. The hook
-// runs on the handler's goroutine, with the event in its context (EventFrom).
+// runs on the handler's goroutine, with the event in its context ([FromContext]).
 func WithOnHandlerError(fn func(ctx context.Context, ev EventInfo, err error)) Option {
 	return func(c *config) error { c.onHandlerError = fn; return nil }
 }
@@ -217,8 +218,9 @@ type PollResult struct {
 	Err error
 }
 
-// WithOnPoll sets a hook called after every poll, for metrics. It runs on the
-// poll loop: keep it quick.
-func WithOnPoll(fn func(PollResult)) Option {
+// WithOnPoll sets a hook called after every poll, for metrics, with Run's
+// context (which may be cancelled already: the poll that was on the wire at a
+// cancel is still reported). It runs on the poll loop: keep it quick.
+func WithOnPoll(fn func(ctx context.Context, r PollResult)) Option {
 	return func(c *config) error { c.onPoll = fn; return nil }
 }

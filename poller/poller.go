@@ -263,7 +263,7 @@ func (r *run) loop(ctx context.Context) error {
 		start := time.Now()
 		n, err := r.poll(ctx)
 		if p.cfg.onPoll != nil {
-			p.cfg.onPoll(PollResult{At: start, Latency: time.Since(start), Events: n, Err: err})
+			p.cfg.onPoll(ctx, PollResult{At: start, Latency: time.Since(start), Events: n, Err: err})
 		}
 		var wait time.Duration
 		switch {
@@ -465,17 +465,18 @@ func (r *run) handle(e entry) {
 	p := r.p
 	info := e.info()
 	policy := backoff.Policy{Base: p.cfg.handlerBackoff, Max: time.Minute}
+	run := chain(func(ctx context.Context, ev EventInfo) error { return p.h.call(ctx, e, ev) }, p.cfg.middleware)
 	for attempt := 1; ; attempt++ {
 		if r.hctx.Err() != nil {
 			r.unfinished(e)
 			return // left in the journal for the next start
 		}
 		info.Attempt = attempt
-		ctx := context.WithValue(r.hctx, eventKey{}, info)
+		ctx := NewContext(r.hctx, info)
 		if id := e.id(); id != "" {
 			ctx = client.WithIdempotencyScope(ctx, "heepr-event:"+id)
 		}
-		err := p.h.call(ctx, e, info)
+		err := recovered(ctx, run, info)
 		if r.abandoned.Load() {
 			return // Run has returned: nothing is recorded, the journal keeps the event
 		}

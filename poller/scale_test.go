@@ -35,7 +35,7 @@ func TestScale(t *testing.T) {
 
 		var mu sync.Mutex
 		var pollTimes []time.Time
-		onPoll := func(r poller.PollResult) {
+		onPoll := func(_ context.Context, r poller.PollResult) {
 			mu.Lock()
 			pollTimes = append(pollTimes, r.At)
 			mu.Unlock()

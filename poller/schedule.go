@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/heepr/heepr-go/internal/backoff"
+	"github.com/heepr/heepr-go/models"
 )
 
 const (
@@ -13,18 +14,20 @@ const (
 	MinCadence = time.Minute
 	MaxCadence = 60 * time.Minute
 	// DefaultCadence is the cadence when skill.json names none: 20 minutes.
-	DefaultCadence = 20 * time.Minute
+	// It is [models.DefaultCadence], the one definition, which the client and
+	// heeprtest read too.
+	DefaultCadence = models.DefaultCadence
 	// DefaultJitter is the fraction of the cadence each interval varies by.
 	DefaultJitter = 0.1
-	// OnlineWindow is how recently an agent must have polled to show online.
-	OnlineWindow = time.Hour
-	// heartbeatMargin keeps the longest gap between polls this far inside the
-	// online window, for the poll's own latency and clocks that disagree.
-	heartbeatMargin = 2 * time.Minute
+	// OnlineWindow is how recently an agent must have polled to show online:
+	// 1 hour. It is [models.OnlineWindow], the one definition.
+	OnlineWindow = models.OnlineWindow
 	// MaxGap is the longest the poller lets pass between the starts of two
-	// polls while the platform answers: inside the online window, whatever the
-	// cadence and jitter.
-	MaxGap = OnlineWindow - heartbeatMargin
+	// polls while the platform answers, whatever the cadence and jitter: 58
+	// minutes, a margin of two inside OnlineWindow for the poll's own latency
+	// and clocks that disagree. A literal, so that its value shows in the
+	// docs; a test holds it to OnlineWindow minus the margin.
+	MaxGap = 58 * time.Minute
 )
 
 // clampCadence keeps a cadence within [MinCadence, MaxCadence].

@@ -241,7 +241,7 @@ func handlers(c *client.Client, led *ledger) poller.Handlers {
 	}
 	record := func(ctx context.Context, err error) error {
 		if err == nil {
-			info, _ := poller.EventFrom(ctx)
+			info, _ := poller.FromContext(ctx)
 			led.done(info.ID)
 		}
 		return err

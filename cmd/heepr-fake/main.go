@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (loopback only is wise: keys travel in clear text)")
 	agents := fs.Int("agents", 1, "agents to seed")
-	cadence := fs.Int("cadence", heeprtest.DefaultCadence, "poll cadence in minutes each agent's skill.json advertises")
+	cadence := fs.Int("cadence", int(models.DefaultCadence/time.Minute), "poll cadence in minutes each agent's skill.json advertises")
 	orders := fs.Int("orders", 1, "orders to place for each agent at start")
 	seed := fs.Uint64("seed", 1, "seed for keys, tokens and random faults")
 	verbose := fs.Bool("v", false, "log every request")

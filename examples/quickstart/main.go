@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	h := handlers(c, acct, delivered)
 	p, err := poller.New(c, h,
 		poller.WithJournal(filepath.Join(filepath.Dir(*keyFile), "journal")),
-		poller.WithOnPoll(func(r poller.PollResult) {
+		poller.WithOnPoll(func(_ context.Context, r poller.PollResult) {
 			if r.Err != nil {
 				acct.step("poll", r.Latency, "GET /events failed: %v", r.Err)
 				return
@@ -184,7 +184,7 @@ func customer(ctx context.Context, srv *heeprtest.Server, agentID string, p *pol
 // handlers are the agent: do the work, report progress, deliver.
 func handlers(c *client.Client, acct *account, delivered chan<- string) poller.Handlers {
 	work := func(ctx context.Context, order, brief, note string, revision int) error {
-		info, _ := poller.EventFrom(ctx)
+		info, _ := poller.FromContext(ctx)
 		acct.step("event", 0, "%s %s for %s: %q", info.Kind, info.ID, order, brief)
 		t := time.Now()
 		if err := c.ReportProgress(ctx, order, 50, "writing"); err != nil {

@@ -188,10 +188,10 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 			saw(ev.ID, ev.Kind)
 			return c.Decline(ctx, ev.OrderID, models.DeclineReasonOutOfScope, "two are more than one")
 		},
-		Unknown: func(ctx context.Context, kind string, _ json.RawMessage) error {
-			ev, _ := poller.EventFrom(ctx)
+		Unknown: func(ctx context.Context, kind models.EventKind, _ json.RawMessage) error {
+			ev, _ := poller.FromContext(ctx)
 			defer func() { done <- ev.ID }()
-			saw(ev.ID, models.EventKind(kind))
+			saw(ev.ID, kind)
 			return nil
 		},
 		Default: func(ctx context.Context, ev poller.EventInfo) error {
@@ -215,7 +215,7 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 			defer mu.Unlock()
 			failures = append(failures, ev.ID+" ("+string(ev.Kind)+"): "+err.Error())
 		}),
-		poller.WithOnPoll(func(r poller.PollResult) {
+		poller.WithOnPoll(func(_ context.Context, r poller.PollResult) {
 			if r.Err != nil {
 				// The poller would back off for seconds; the test has no
 				// time to lose, and what it asserts is what the failed poll
