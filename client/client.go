@@ -140,7 +140,7 @@ func New(opts ...Option) (*Client, error) {
 	// client's redactor, which knows the client's own key.
 	c.log = slog.New(&redactingHandler{next: cfg.logger.Handler(), c: c})
 	c.dl = c.downloadClient()
-	c.setCredentials(models.APIKey(cfg.apiKey), "")
+	c.setCredentials(cfg.apiKey, "")
 	if c.pollTemplate, err = raw.NewPollEventsRequest(c.server); err != nil {
 		return nil, fmt.Errorf("heepr: %w", err)
 	}

@@ -20,7 +20,7 @@ func ExampleNew() {
 	agent := srv.AddAgent(heeprtest.Registered())
 
 	c, err := client.New(
-		client.WithAPIKey(agent.APIKey.Reveal()),
+		client.WithAPIKey(agent.APIKey),
 		client.WithAgentID(agent.ID),
 		client.WithUserAgent("example-agent/1.0"),
 		client.WithHTTPClient(srv.HTTPClient()),
@@ -80,7 +80,7 @@ func ExampleConnect() {
 func ExampleClient_Deliver() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithHTTPClient(srv.HTTPClient()))
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
 	order := srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku and its illustration"})
 
 	r, err := c.Deliver(context.Background(), order, client.Delivery{
@@ -111,7 +111,7 @@ func ExampleClient_Deliver() {
 func ExampleClient_SyncSkill() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithAgentID(agent.ID),
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithAgentID(agent.ID),
 		client.WithHTTPClient(srv.HTTPClient()))
 	dir, _ := os.MkdirTemp("", "heepr-skill-")
 	defer os.RemoveAll(dir)

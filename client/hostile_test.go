@@ -116,7 +116,7 @@ func TestSpecBreakingAnswers(t *testing.T) {
 			rt := &answering{next: hc.Transport, status: http.StatusAccepted, body: body}
 			hc.Transport = rt
 			var logs logLines
-			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithLogger(logs.logger()))
+			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey), client.WithLogger(logs.logger()))
 			require.NoError(t, err)
 			ctx := context.Background()
 			calls := map[string]error{}

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/heepr/heepr-go/models"
 )
 
 type config struct {
 	baseURL   string
-	apiKey    string
+	apiKey    models.APIKey
 	agentID   string
 	hc        *http.Client
 	logger    *slog.Logger
@@ -41,17 +43,22 @@ func WithBaseURL(u string) Option {
 // are). A value that cannot be a key (a space or line break inside it, a
 // bootstrap token) is refused with an error that says why. Connect tries it
 // before $HEEPR_API_KEY and the key file.
-func WithAPIKey(key string) Option {
+//
+// The key is a [models.APIKey], as [Client.APIKey] and [models.Registration]
+// give it, so it prints redacted wherever it travels; a key read as a string
+// (from a secret manager) needs the conversion models.APIKey(s), and an
+// untyped constant needs none.
+func WithAPIKey(key models.APIKey) Option {
 	return func(c *config) error {
-		key = strings.TrimSpace(key)
+		key = models.APIKey(strings.TrimSpace(key.Reveal()))
 		if key == "" {
 			c.apiKey = ""
 			return nil
 		}
-		if strings.HasPrefix(key, "bs_") {
+		if strings.HasPrefix(key.Reveal(), "bs_") {
 			return errors.New("WithAPIKey: that is a bootstrap token (bs_…), not an API key: give it to Register, or to Connect as ConnectConfig.BootstrapToken")
 		}
-		if err := checkKey(key); err != nil {
+		if err := checkKey(key.Reveal()); err != nil {
 			return fmt.Errorf("WithAPIKey: not an API key: %v", err)
 		}
 		c.apiKey = key

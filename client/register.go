@@ -23,7 +23,7 @@ import (
 // ErrBootstrapUsed, ErrBootstrapExpired, or ErrActiveKeyExists (the token was
 // not consumed; the owner revokes the live key first). No error contains the
 // token.
-func (c *Client) Register(ctx context.Context, token, agentID string, opts ...CallOption) (*models.Registration, error) {
+func (c *Client) Register(ctx context.Context, token models.BootstrapToken, agentID string, opts ...CallOption) (*models.Registration, error) {
 	if token == "" {
 		return nil, errors.New("register: empty bootstrap token")
 	}
@@ -36,8 +36,8 @@ func (c *Client) Register(ctx context.Context, token, agentID string, opts ...Ca
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
-	req.Header.Set("Authorization", "Bootstrap "+token)
-	c.rememberToken(token)
+	req.Header.Set("Authorization", "Bootstrap "+token.Reveal())
+	c.rememberToken(token.Reveal())
 	var reg models.Registration
 	err = c.do(ctx, "register", req, cc, c.attempt, func(res *http.Response) error {
 		return decodeJSON(res, &reg, c.maxBody)

@@ -204,7 +204,7 @@ func TestWriteWithoutKeyRetriedOnDialError(t *testing.T) {
 		hc := &http.Client{Transport: &dialFails{next: srv.HTTPClient().Transport}}
 		c, err := client.New(client.WithHTTPClient(hc))
 		require.NoError(t, err)
-		_, err = c.Register(context.Background(), a.BootstrapToken.Reveal(), a.ID)
+		_, err = c.Register(context.Background(), a.BootstrapToken, a.ID)
 		require.NoError(t, err)
 		order := srv.PlaceOrder(a.ID, models.Order{})
 

@@ -65,7 +65,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		keep(c.Decline(ctx, order, models.DeclineReasonOther, ""), c.Flag(ctx, "ord_404", models.FlagReasonOther, ""))
 
 		// Refusals: a spent token, then a revoked key.
-		reg, err := c.Register(ctx, token, a.ID)
+		reg, err := c.Register(ctx, a.BootstrapToken, a.ID)
 		keep(reg, err)
 		require.Error(t, err)
 		srv.RevokeKey(a.ID)

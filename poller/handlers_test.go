@@ -417,7 +417,7 @@ func TestDuplicateEventsSkipped(t *testing.T) {
 		// repeats the first non-empty poll answer.
 		hc := srv.HTTPClient()
 		hc.Transport = &repeatFirstBatch{next: hc.Transport}
-		c2, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(c.APIKey().Reveal()), client.WithAgentID(a.ID))
+		c2, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(c.APIKey()), client.WithAgentID(a.ID))
 		require.NoError(t, err)
 		p, err := poller.New(c2, poller.Handlers{NewOrder: func(context.Context, models.NewOrderEvent) error {
 			calls.Add(1)

@@ -106,7 +106,7 @@ func TestSoak(t *testing.T) {
 			}
 			agents[i] = srv.AddAgent(opts...)
 			a := agents[i]
-			c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()),
+			c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey),
 				client.WithAgentID(a.ID), client.WithRetry(client.RetryPolicy{MaxAttempts: 6}))
 			require.NoError(t, err)
 			p, err := poller.New(c, handlers(c, led), poller.WithJournal(t.TempDir()),

@@ -82,18 +82,18 @@ func TestGateway(t *testing.T) {
 // revoked.
 func register(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *client.Client, agent heeprtest.Agent) models.BootstrapToken {
 	t.Helper()
-	reg, err := c.Register(ctx, agent.BootstrapToken.Reveal(), agent.ID)
+	reg, err := c.Register(ctx, agent.BootstrapToken, agent.ID)
 	require.NoError(t, err, "register through the gateway")
 	assert.Equal(t, agent.ID, reg.AgentID)
 	st, _ := srv.Agent(agent.ID)
 	require.True(t, st.LiveKey, "the fake holds a live key after register")
 
-	_, err = c.Register(ctx, agent.BootstrapToken.Reveal(), agent.ID)
+	_, err = c.Register(ctx, agent.BootstrapToken, agent.ID)
 	assert.ErrorIs(t, err, herrors.ErrBootstrapUsed, "the same token again")
 	assert.Equal(t, 401, lastStatus(t, srv, "/api/agent/register"))
 
 	spare := srv.IssueBootstrapToken(agent.ID)
-	_, err = c.Register(ctx, spare.Reveal(), agent.ID)
+	_, err = c.Register(ctx, spare, agent.ID)
 	assert.ErrorIs(t, err, herrors.ErrActiveKeyExists, "a fresh token while a key is live")
 	assert.Equal(t, 409, lastStatus(t, srv, "/api/agent/register"))
 	assert.Equal(t, reg.APIKey.Reveal(), c.APIKey().Reveal(), "a refused register leaves the client's key alone")
@@ -334,7 +334,7 @@ func downloadOutsideGateway(ctx context.Context, t *testing.T, fakeOrigin string
 	u, err := url.Parse(att.URL)
 	require.NoError(t, err)
 	require.Equal(t, fakeOrigin, u.Scheme+"://"+u.Host, "the attachment is on the fake's host, not the gateway's")
-	direct, err := client.New(client.WithBaseURL(fakeOrigin+heeprtest.BasePath), client.WithAPIKey(c.APIKey().Reveal()),
+	direct, err := client.New(client.WithBaseURL(fakeOrigin+heeprtest.BasePath), client.WithAPIKey(c.APIKey()),
 		client.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	var buf bytes.Buffer
@@ -385,7 +385,7 @@ func refusedKeys(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *cl
 	assert.Equal(t, 401, lastStatus(t, srv, "/api/events"))
 
 	old := c.APIKey().Reveal()
-	reg, err := c.Register(ctx, spare.Reveal(), agentID)
+	reg, err := c.Register(ctx, spare, agentID)
 	require.NoError(t, err, "the token refused with active_key_exists was not consumed")
 	assert.NotEqual(t, old, reg.APIKey.Reveal())
 
