@@ -30,19 +30,25 @@ func (c *Client) Register(ctx context.Context, token models.BootstrapToken, agen
 	if err := checkPathID("agent id", agentID); err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
-	cc := callOptions(opts)
-	params := &models.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
-	req, err := raw.NewRegisterAgentRequest(c.server, params, models.RegisterRequest{AgentID: agentID})
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
-	req.Header.Set("Authorization", "Bootstrap "+token.Reveal())
+	params := &models.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
 	c.rememberToken(token.Reveal())
 	var reg models.Registration
-	err = c.do(ctx, "register", req, cc, c.attempt, func(res *http.Response) error {
-		return decodeJSON(res, &reg, c.maxBody)
+	err = c.invoke(ctx, cc, OperationRegisterAgent, "", func(ctx context.Context, cc callConfig) error {
+		req, err := raw.NewRegisterAgentRequest(c.server, params, models.RegisterRequest{AgentID: agentID})
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bootstrap "+token.Reveal())
+		return c.do(ctx, req, cc, c.attempt, func(res *http.Response) error {
+			reg = models.Registration{} // a retried attempt starts afresh
+			return decodeJSON(res, &reg, c.maxBody)
+		})
 	})
-	if err != nil {
+	if err = end(err); err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
 	// What the platform answers becomes every later request's credentials:

@@ -61,8 +61,14 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		keep(m, err)
 		r, err := c.Deliver(ctx, order, client.Delivery{Text: "the work"})
 		keep(r, err)
-		keep(c.ReportProgress(ctx, order, 50, ""), c.SetStatus(ctx, models.AgentStatusActive))
-		keep(c.Decline(ctx, order, models.DeclineReasonOther, ""), c.Flag(ctx, "ord_404", models.FlagReasonOther, ""))
+		st, err := c.ReportProgress(ctx, order, client.ProgressParams{Percent: 50})
+		keep(st, err)
+		st, err = c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusActive})
+		keep(st, err)
+		ack, err := c.Decline(ctx, order, client.DeclineParams{Reason: models.DeclineReasonOther})
+		keep(ack, err)
+		ack, err = c.Flag(ctx, "ord_404", client.FlagParams{Reason: models.FlagReasonOther})
+		keep(ack, err)
 
 		// Refusals: a spent token, then a revoked key.
 		reg, err := c.Register(ctx, a.BootstrapToken, a.ID)

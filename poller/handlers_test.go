@@ -290,7 +290,7 @@ func TestHandlerRetryDoesNotDoubleWrites(t *testing.T) {
 		srv, a, c := agent(t)
 		var calls atomic.Int32
 		p, err := poller.New(c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
-			if err := c.ReportProgress(ctx, ev.OrderID, 50, "half"); err != nil {
+			if _, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: 50, Message: "half"}); err != nil {
 				return err
 			}
 			if _, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: "done"}); err != nil {
@@ -330,7 +330,7 @@ func TestHeartbeatWhileHandlersWork(t *testing.T) {
 		p, err := poller.New(c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
 			for pct := 10; pct <= 100; pct += 10 {
 				time.Sleep(30 * time.Minute)
-				if err := c.ReportProgress(ctx, ev.OrderID, pct, ""); err != nil {
+				if _, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: pct}); err != nil {
 					return err
 				}
 			}

@@ -250,11 +250,12 @@ func handlers(c *client.Client, led *ledger) poller.Handlers {
 		NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
 			switch {
 			case strings.HasPrefix(ev.Order.Brief, "DECLINE"):
-				return record(ctx, c.Decline(ctx, ev.OrderID, models.DeclineReasonCapacity, "fully booked"))
+				_, err := c.Decline(ctx, ev.OrderID, client.DeclineParams{Reason: models.DeclineReasonCapacity, Message: "fully booked"})
+				return record(ctx, err)
 			case ev.Order.State == models.OrderStatePendingAcceptance:
 				return record(ctx, nil) // work waits for the owner
 			}
-			if err := c.ReportProgress(ctx, ev.OrderID, 50, "writing"); err != nil {
+			if _, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: 50, Message: "writing"}); err != nil {
 				return err
 			}
 			return record(ctx, deliver(ctx, ev.OrderID, "a haiku for "+ev.OrderID))

@@ -187,7 +187,7 @@ func handlers(c *client.Client, acct *account, delivered chan<- string) poller.H
 		info, _ := poller.EventFrom(ctx)
 		acct.step("event", 0, "%s %s for %s: %q", info.Kind, info.ID, order, brief)
 		t := time.Now()
-		if err := c.ReportProgress(ctx, order, 50, "writing"); err != nil {
+		if _, err := c.ReportProgress(ctx, order, client.ProgressParams{Percent: 50, Message: "writing"}); err != nil {
 			return err
 		}
 		acct.step("progress", time.Since(t), "POST /status: %s at 50%%", order)

@@ -160,7 +160,7 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 			saw(ev.ID, ev.Kind)
 			switch ev.OrderID {
 			case ord1:
-				if err := c.ReportProgress(ctx, ord1, 50, "drafting"); err != nil {
+				if _, err := c.ReportProgress(ctx, ord1, client.ProgressParams{Percent: 50, Message: "drafting"}); err != nil {
 					return err
 				}
 				_, err := c.Deliver(ctx, ord1, client.Delivery{
@@ -168,7 +168,8 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 				})
 				return err
 			case ord4:
-				return c.Flag(ctx, ord4, models.FlagReasonPolicyViolation, "asks to pass off another's work")
+				_, err := c.Flag(ctx, ord4, client.FlagParams{Reason: models.FlagReasonPolicyViolation, Message: "asks to pass off another's work"})
+				return err
 			}
 			return nil // ord3 waits for its scope change
 		},
@@ -186,7 +187,8 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 		ScopeChange: func(ctx context.Context, ev models.ScopeChangeEvent) error {
 			defer func() { done <- ev.ID }()
 			saw(ev.ID, ev.Kind)
-			return c.Decline(ctx, ev.OrderID, models.DeclineReasonOutOfScope, "two are more than one")
+			_, err := c.Decline(ctx, ev.OrderID, client.DeclineParams{Reason: models.DeclineReasonOutOfScope, Message: "two are more than one"})
+			return err
 		},
 		Unknown: func(ctx context.Context, kind string, _ json.RawMessage) error {
 			ev, _ := poller.EventFrom(ctx)
@@ -364,7 +366,8 @@ func retries(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *client
 	agentID := c.AgentID()
 	had := len(srv.Statuses(agentID))
 	start = time.Now()
-	require.NoError(t, c.SetStatus(ctx, models.AgentStatusActive), "the write gets through after the 503")
+	_, err = c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusActive})
+	require.NoError(t, err, "the write gets through after the 503")
 	assert.GreaterOrEqual(t, time.Since(start), time.Second, "Retry-After honoured")
 	reqs = requestsTo(srv, "/api/status")[n:]
 	if assert.Len(t, reqs, 2, "the fake saw the write and its retry") {
@@ -390,7 +393,7 @@ func refusedKeys(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *cl
 	assert.NotEqual(t, old, reg.APIKey.Reveal())
 
 	require.True(t, srv.ExpireKey(agentID))
-	err = c.SetStatus(ctx, models.AgentStatusPaused)
+	_, err = c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusPaused})
 	assert.ErrorIs(t, err, herrors.ErrKeyExpired)
 	assert.Equal(t, 401, lastStatus(t, srv, "/api/status"))
 }
