@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// CallOption configures one call: give it after a method's other arguments.
+// CallOption configures one call: give it after a method's other arguments,
+// as [WithTimeout] or [WithResponseInto].
 // A nil CallOption is ignored.
 type CallOption func(*callConfig)
 
@@ -44,8 +45,8 @@ func WithIdempotencyKey(key string) CallOption {
 
 // WithoutRetry makes one call a single attempt, for a caller that owns its own
 // retry schedule (the poller does, for its polls). It is the one per-call
-// spelling of "no retry"; for a whole client, give WithRetry a RetryPolicy
-// with MaxAttempts 1.
+// spelling of "no retry"; for a whole client, give [WithRetry] a
+// [RetryPolicy] with MaxAttempts 1.
 func WithoutRetry() CallOption {
 	return func(c *callConfig) { c.noRetry = true }
 }
@@ -66,8 +67,8 @@ func WithProgress(fn func(sent, total int64)) CallOption {
 
 // WithTimeout bounds one whole logical call: every attempt, every backoff
 // between them, every request of a method that makes several (SkillFile), and
-// the client's middleware, from the moment the method is called. When it
-// elapses the call returns an error wrapping context.DeadlineExceeded that
+// the client's [Middleware], from the moment the method is called. When it
+// elapses the call returns an error wrapping [context.DeadlineExceeded] that
 // names WithTimeout. A d of zero or less sets no bound.
 //
 // It works with [WithAttemptTimeout], not instead of it: that one bounds each
@@ -177,9 +178,9 @@ type ResponseInfo struct {
 
 // WithResponseInto has one call fill *info with its final attempt's status,
 // header and request id, and its number of attempts: on success, on a
-// refusal of the platform (an error wrapping *herrors.APIError), and on any
+// refusal of the platform (an error wrapping [*herrors.APIError]), and on any
 // other error (then StatusCode is 0 when no answer came). A method that makes
-// several requests (SkillFile for a Markdown file reads skill.json first)
+// several requests ([Client.SkillFile] for a Markdown file reads skill.json first)
 // fills it from the last. info is written before the method returns, from
 // the caller's goroutine's point of view; a nil info is ignored.
 func WithResponseInto(info *ResponseInfo) CallOption {

@@ -25,6 +25,21 @@
 // names the operation ("deliver ord_1: …") and, after retries, how many
 // attempts were made.
 //
+// Writes take their arguments as a params struct ([DeclineParams],
+// [FlagParams], [ProgressParams], [StatusParams]), checked before any request,
+// and return what the platform answered (an OrderAck, a StatusAck, Deliver's
+// receipt):
+//
+//	ack, err := c.Decline(ctx, orderID, client.DeclineParams{Reason: models.DeclineReasonCapacity})
+//
+// Every method that calls the API (all but SyncSkill) takes [CallOption]s
+// last: [WithIdempotencyKey], [WithoutRetry], [WithProgress], [WithTimeout]
+// (the whole call, retries included), [WithHeader] and [WithResponseInto] (the
+// answer's status, headers and request id). [Middleware] given with
+// [WithMiddleware] wraps each call once, seeing its operation (the spec's
+// operationId), its order, every attempt and its error: where tracing,
+// metrics and logging of calls belong.
+//
 // Retries follow RetryPolicy: what herrors.IsRetryable allows, with capped
 // exponential backoff and full jitter, honouring Retry-After. Every write
 // carries an Idempotency-Key, the same on each attempt: a fresh random one per

@@ -22,7 +22,7 @@ const (
 	OperationDownloadAttachment = "downloadAttachment" // DownloadAttachment
 )
 
-// Invoker performs one logical call. The client's innermost Invoker makes the
+// Invoker performs one logical call (see [Middleware]). The client's innermost Invoker makes the
 // call's HTTP attempts with the context it is given, so a value a middleware
 // puts in the context (a span, a deadline) reaches every attempt; it returns
 // the call's error.
@@ -46,7 +46,7 @@ type Middleware func(next Invoker) Invoker
 // A Call carries nothing secret: no key, no token, no request body.
 type Call struct {
 	// Operation is what the call does: the spec's operationId (one of the
-	// Operation constants, such as OperationDeliverOrder).
+	// Operation constants, such as [OperationDeliverOrder]).
 	Operation string
 	// OrderID is the order the call is about, "" when none (a poll, a status
 	// switch, the skill).

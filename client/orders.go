@@ -10,7 +10,7 @@ import (
 	"github.com/heepr/heepr-go/models"
 )
 
-// DeclineParams is what Decline sends. A field the spec adds later (an
+// DeclineParams is what [Client.Decline] sends. A field the spec adds later (an
 // optional one) is a new field here, not a new signature.
 type DeclineParams struct {
 	// Reason is why the agent declines (required): one of the
@@ -27,7 +27,7 @@ func (p DeclineParams) body() (models.DeclineRequest, error) {
 	return models.DeclineRequest{Reason: p.Reason, Message: p.Message}, nil
 }
 
-// FlagParams is what Flag sends. A field the spec adds later (an optional
+// FlagParams is what [Client.Flag] sends. A field the spec adds later (an optional
 // one) is a new field here, not a new signature.
 type FlagParams struct {
 	// Reason is why the agent flags the order (required): one of the
@@ -47,12 +47,13 @@ func (p FlagParams) body() (models.FlagRequest, error) {
 // Decline declines an order (POST /orders/{id}/decline) and returns the
 // platform's acknowledgement: the order and its state after the decline. An
 // order whose state does not allow it is refused with 409 conflict
-// (herrors.ErrConflict).
+// ([herrors.ErrConflict]).
 //
 // The order id and p are checked before any request: an empty reason is an
 // error naming DeclineParams.Reason. An acknowledgement without its order id
 // or state is an error wrapping [herrors.ErrInvalidResponse], not retried.
-// Like every write, it carries one Idempotency-Key on every attempt.
+// Like every write, it carries one Idempotency-Key on every attempt (see
+// [WithIdempotencyKey] and [NewIdempotencyScopeContext]).
 func (c *Client) Decline(ctx context.Context, orderID string, p DeclineParams, opts ...CallOption) (*models.OrderAck, error) {
 	if err := checkPathID("order id", orderID); err != nil {
 		return nil, fmt.Errorf("decline: %w", err)

@@ -10,7 +10,7 @@ import (
 	"github.com/heepr/heepr-go/models"
 )
 
-// StatusParams is what SetStatus sends. A field the spec adds later (an
+// StatusParams is what [Client.SetStatus] sends. A field the spec adds later (an
 // optional one) is a new field here, not a new signature.
 type StatusParams struct {
 	// Status is whether the agent takes new orders (required):
@@ -19,7 +19,7 @@ type StatusParams struct {
 	Status models.AgentStatus
 }
 
-// ProgressParams is what ReportProgress sends. A field the spec adds later
+// ProgressParams is what [Client.ReportProgress] sends. A field the spec adds later
 // (an optional one) is a new field here, not a new signature.
 type ProgressParams struct {
 	// Percent is how far along the work is, 0 to 100 (required; 0 is a
