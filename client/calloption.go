@@ -171,18 +171,20 @@ type ResponseInfo struct {
 	// X-Request-Id header, else from the error envelope's request_id: what
 	// heepr's support asks for. "" when the platform gave none.
 	RequestID string
-	// Attempts is how many attempts the call made, 0 when it made none (it
-	// was refused before any request).
+	// Attempts is how many attempts the call made: 0 when it made none (a
+	// middleware did not let it through).
 	Attempts int
 }
 
 // WithResponseInto has one call fill *info with its final attempt's status,
 // header and request id, and its number of attempts: on success, on a
 // refusal of the platform (an error wrapping [*herrors.APIError]), and on any
-// other error (then StatusCode is 0 when no answer came). A method that makes
-// several requests ([Client.SkillFile] for a Markdown file reads skill.json first)
-// fills it from the last. info is written before the method returns, from
-// the caller's goroutine's point of view; a nil info is ignored.
+// other error once the call was under way (StatusCode is then 0 when no
+// answer came). A call refused before any request, for a bad argument or
+// option, leaves *info as it was. A method that makes several requests
+// ([Client.SkillFile] for a Markdown file reads skill.json first) fills it
+// from the last. *info is written before the method returns; a nil info is
+// ignored.
 func WithResponseInto(info *ResponseInfo) CallOption {
 	return func(c *callConfig) { c.info = info }
 }
@@ -213,9 +215,6 @@ func (e *callTimeoutError) Unwrap() error { return context.DeadlineExceeded }
 // is done: it releases the timer and says when WithTimeout ended the call.
 func (c *Client) begin(ctx context.Context, opts []CallOption) (context.Context, callConfig, func(error) error, error) {
 	cc := callOptions(opts)
-	if cc.info != nil {
-		*cc.info = ResponseInfo{}
-	}
 	if cc.bad != nil {
 		return ctx, cc, nil, cc.bad
 	}

@@ -31,8 +31,10 @@ type Invoker func(ctx context.Context, call *Call) error
 // Middleware wraps every logical call a Client makes, once per call (not once
 // per attempt: see [Call.OnAttempt] for those), as net/http middleware wraps
 // a handler. It may add to the context, watch the error, time the call or
-// refuse it; it must call next at most once per call it lets through, with
-// the *Call it was given.
+// refuse it (return without calling next). It passes next the *Call it was
+// given (or a copy of it). It may call next again, as a retrying middleware
+// would: the call keeps its Idempotency-Key, so a write still lands once, and
+// the Call then describes the last run.
 //
 // A method that performs several operations runs the middleware once for
 // each: SkillFile for a Markdown file reads skill.json (getSkillFile), then
@@ -131,7 +133,11 @@ func (c *Call) record(ctx context.Context, a Attempt, res *http.Response, err er
 	}
 	if res != nil {
 		a.StatusCode = res.StatusCode
-		a.RequestID = capServerString(c.redact(res.Header.Get("X-Request-Id")))
+		a.RequestID = res.Header.Get("X-Request-Id")
+		if c.redact != nil {
+			a.RequestID = c.redact(a.RequestID)
+		}
+		a.RequestID = capServerString(a.RequestID)
 	}
 	if a.RequestID == "" {
 		a.RequestID = requestIDOf(err)

@@ -126,7 +126,8 @@ func WithRetry(p RetryPolicy) Option {
 // caller's deadline (default DefaultAttemptTimeout; 0 for none). An attempt
 // that times out is retried like a dropped connection. File uploads and
 // downloads are bounded by the caller's context only, since their length
-// depends on the file.
+// depends on the file. To bound a whole call, retries included, give it
+// [WithTimeout].
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
