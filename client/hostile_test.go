@@ -208,13 +208,24 @@ func TestRedactsOwnKeyInAnyForm(t *testing.T) {
 	const key = "sk_live_4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f"
 	const body = "4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f"
 	var logs logLines
-	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: echoKey{}}), client.WithAPIKey(key), client.WithLogger(logs.logger()))
+	var attempts []client.Attempt
+	seeAttempts := func(next client.Invoker) client.Invoker {
+		return func(ctx context.Context, call *client.Call) error {
+			call.OnAttempt(func(_ context.Context, a client.Attempt) { attempts = append(attempts, a) })
+			return next(ctx, call)
+		}
+	}
+	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: echoKey{}}), client.WithAPIKey(key), client.WithLogger(logs.logger()),
+		client.WithMiddleware(seeAttempts))
 	require.NoError(t, err)
-	_, err = c.Skill(context.Background())
+	var info client.ResponseInfo
+	_, err = c.Skill(context.Background(), client.WithResponseInto(&info))
 	require.ErrorIs(t, err, herrors.ErrUnauthorized)
-	for _, s := range []string{err.Error(), fmt.Sprintf("%#v", err), logs.String()} {
+	require.Len(t, attempts, 1)
+	for _, s := range []string{err.Error(), fmt.Sprintf("%#v", err), logs.String(), fmt.Sprintf("%#v", info), fmt.Sprintf("%#v", attempts)} {
 		assert.NotContains(t, s, body[:12], s)
 	}
+	assert.Equal(t, 401, info.StatusCode, "ResponseInfo and the attempt hook pass the redactor too")
 	assert.Contains(t, err.Error(), "unknown key sk_live_…2e4f")
 	c.Logger().Warn("a line with the key", "echo", "key="+body)
 	assert.NotContains(t, logs.String(), body[:12])

@@ -265,3 +265,22 @@ func TestWithMiddleware_Edges(t *testing.T) {
 	assert.ErrorContains(t, err, "a Call the client did not make")
 	assert.False(t, errors.Is(err, herrors.ErrInvalidResponse))
 }
+
+// A method that performs several operations runs the middleware once for
+// each: SkillFile for a Markdown file reads skill.json, then the file; and
+// WithResponseInto reports the last.
+func TestWithMiddleware_SeveralOperations(t *testing.T) {
+	var rec callRecorder
+	srv, a, c := registered(t)
+	c2 := newClient(t, srv, client.WithAPIKey(c.APIKey()), client.WithAgentID(a.ID), client.WithMiddleware(rec.middleware))
+	var info client.ResponseInfo
+	_, err := c2.SkillFile(context.Background(), models.SkillFileNameRULESMd, client.WithResponseInto(&info))
+	require.NoError(t, err)
+	got := rec.all()
+	require.Len(t, got, 2)
+	assert.Equal(t, client.OperationGetSkillFile, got[0].Operation)
+	assert.Equal(t, client.OperationGetSkillFile, got[1].Operation)
+	last := lastRequest(t, srv)
+	assert.Equal(t, "/api/agents/"+a.ID+"/skill/RULES.md", last.Path)
+	assert.Equal(t, last.ID, info.RequestID, "the last request's")
+}
