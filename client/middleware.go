@@ -22,10 +22,10 @@ const (
 	OperationDownloadAttachment = "downloadAttachment" // DownloadAttachment
 )
 
-// Invoker performs one logical call (see [Middleware]). The client's innermost Invoker makes the
-// call's HTTP attempts with the context it is given, so a value a middleware
-// puts in the context (a span, a deadline) reaches every attempt; it returns
-// the call's error.
+// Invoker performs one logical call (see [Middleware]). The client's
+// innermost Invoker makes the call's HTTP attempts with the context it is
+// given, so a value a middleware puts in the context (a span, a deadline)
+// reaches every attempt; it returns the call's error.
 type Invoker func(ctx context.Context, call *Call) error
 
 // Middleware wraps every logical call a Client makes, once per call (not once
@@ -57,8 +57,9 @@ type Call struct {
 	run      func(context.Context, *Call) error
 	hooks    []func(context.Context, Attempt)
 	attempts int
-	res      *http.Response // the final attempt's answer, its body closed; nil: none
-	resErr   error          // the final attempt's error, for its request id
+	status   int         // the final attempt's answer's status; 0: none came
+	header   http.Header // and its header (the response's own, not a copy)
+	resErr   error       // the final attempt's error, for its request id
 	redact   func(string) string
 }
 
@@ -95,7 +96,7 @@ func (c *Call) OnAttempt(fn func(ctx context.Context, a Attempt)) {
 }
 
 // Attempts returns how many HTTP attempts the call made: 0 before next has
-// run, or when the call was refused before any request.
+// run, or when a middleware did not let the call through.
 func (c *Call) Attempts() int { return c.attempts }
 
 // Response returns the final attempt's status, header and request id, and
@@ -106,17 +107,17 @@ func (c *Call) Response() ResponseInfo {
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
-	if c.res != nil {
-		info.StatusCode = c.res.StatusCode
-		info.Header = make(http.Header, len(c.res.Header))
-		for k, vs := range c.res.Header {
+	if c.status != 0 {
+		info.StatusCode = c.status
+		info.Header = make(http.Header, len(c.header))
+		for k, vs := range c.header {
 			clean := make([]string, len(vs))
 			for i, v := range vs {
 				clean[i] = capServerString(redact(v))
 			}
 			info.Header[k] = clean
 		}
-		info.RequestID = capServerString(redact(c.res.Header.Get("X-Request-Id")))
+		info.RequestID = capServerString(redact(c.header.Get("X-Request-Id")))
 	}
 	if info.RequestID == "" {
 		info.RequestID = requestIDOf(c.resErr) // already redacted by the client
@@ -127,7 +128,11 @@ func (c *Call) Response() ResponseInfo {
 // record keeps one attempt's outcome and tells the hooks.
 func (c *Call) record(ctx context.Context, a Attempt, res *http.Response, err error) {
 	c.attempts = a.Number
-	c.res, c.resErr = res, err
+	c.status, c.header, c.resErr = 0, nil, err
+	if res != nil {
+		// Only these: the response keeps its request, which holds the key.
+		c.status, c.header = res.StatusCode, res.Header
+	}
 	if len(c.hooks) == 0 {
 		return
 	}
