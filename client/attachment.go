@@ -84,7 +84,14 @@ func (c *Client) DownloadAttachment(ctx context.Context, att models.Attachment, 
 	if what == "" {
 		what = "attachment"
 	}
-	if err := c.download(ctx, att, w, callOptions(opts)); err != nil {
+	ctx, cc, end, err := c.begin(ctx, opts)
+	if err == nil {
+		err = c.invoke(ctx, cc, OperationDownloadAttachment, "", func(ctx context.Context, cc callConfig) error {
+			return c.download(ctx, att, w, cc)
+		})
+		err = end(err)
+	}
+	if err != nil {
 		return fmt.Errorf("download %s: %w", what, err)
 	}
 	return nil
@@ -127,7 +134,7 @@ func (c *Client) download(ctx context.Context, att models.Attachment, w io.Write
 		}
 		req.Header.Set("Authorization", bearer)
 	}
-	err = c.send(ctx, "download", c.dl, req, cc, 0, func(res *http.Response) error {
+	err = c.send(ctx, c.dl, req, cc, 0, func(res *http.Response) error {
 		return c.receive(ctx, res, att, want, w, cc.progress)
 	})
 	return err // a *url.Error in it names the URL without its query (attempt1 sees to it)

@@ -299,7 +299,7 @@ func TestDownloadNeverLeaksTheKey(t *testing.T) {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := client.New(client.WithBaseURL(h.base.URL+"/api"), client.WithAPIKey(key),
-		client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.NoRetry()))
+		client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	require.NoError(t, err)
 	bearer := "Bearer " + key
 
@@ -491,12 +491,12 @@ func TestDownloadAttachmentStaysOffPrivateNetworks(t *testing.T) {
 	// wherever it shows up.
 	tlsClient := p.platform.Client()
 	onLoopback, err := client.New(client.WithBaseURL(p.platform.URL+"/api"), key,
-		client.WithHTTPClient(tlsClient), client.WithRetry(client.NoRetry()))
+		client.WithHTTPClient(tlsClient), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	require.NoError(t, err)
 	// The base URL is https on a public name: private addresses are refused too.
 	hc, dials := p.routed(t)
 	public, err := client.New(client.WithBaseURL("https://example.com/api"), key,
-		client.WithHTTPClient(hc), client.WithRetry(client.NoRetry()))
+		client.WithHTTPClient(hc), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -570,7 +570,7 @@ func TestDownloadAttachmentChecksTheDialledAddress(t *testing.T) {
 		return d.DialContext(ctx, network, p.platform.Listener.Addr().String())
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.NoRetry()))
+	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	require.NoError(t, err)
 
 	var buf bytes.Buffer
@@ -629,7 +629,7 @@ func TestDownloadAttachmentExactBytes(t *testing.T) {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := client.New(client.WithBaseURL(srv.URL+"/api"), client.WithAPIKey("sk_live_0123456789abcdef0123456789abcdef"),
-		client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.NoRetry()))
+		client.WithHTTPClient(&http.Client{Transport: tr}), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -716,7 +716,7 @@ func TestDownloadAttachmentPrivateNetworkAllowed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p.prec.reset()
-			c, err := client.New(append([]client.Option{key, client.WithRetry(client.NoRetry())}, tt.opts...)...)
+			c, err := client.New(append([]client.Option{key, client.WithRetry(client.RetryPolicy{MaxAttempts: 1})}, tt.opts...)...)
 			require.NoError(t, err)
 			var buf bytes.Buffer
 			require.NoError(t, c.DownloadAttachment(context.Background(),

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,7 +56,7 @@ type Client struct {
 	maxEvent  int64
 	maxFile   int64
 	maxDown   int64
-	raw       *raw.ClientWithResponses
+	mw        Invoker // the middleware around the innermost Invoker
 
 	// plainDownloads allows http:// attachment URLs and redirects: only when
 	// the base URL is plain http itself, so a download is never less secure
@@ -140,17 +139,11 @@ func New(opts ...Option) (*Client, error) {
 	// client's redactor, which knows the client's own key.
 	c.log = slog.New(&redactingHandler{next: cfg.logger.Handler(), c: c})
 	c.dl = c.downloadClient()
-	c.setCredentials(models.APIKey(cfg.apiKey), "")
-	if c.pollTemplate, err = raw.NewPollEventsRequest(c.server); err != nil {
+	if c.mw, err = chain(cfg.middleware); err != nil {
 		return nil, fmt.Errorf("heepr: %w", err)
 	}
-	c.raw, err = raw.NewClientWithResponses(c.baseStr,
-		raw.WithHTTPClient(c.hc),
-		raw.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			c.authorize(req)
-			return nil
-		}))
-	if err != nil {
+	c.setCredentials(cfg.apiKey, "")
+	if c.pollTemplate, err = raw.NewPollEventsRequest(c.server); err != nil {
 		return nil, fmt.Errorf("heepr: %w", err)
 	}
 	return c, nil
@@ -191,9 +184,12 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Logger returns the logger the client was given (WithLogger), so code built
-// over the client, such as the poller, logs to the same place. It never
-// returns nil.
+// Logger returns the client's logger: the one given with [WithLogger] (or
+// the default), behind the client's redactor. It is there so that code built
+// over the client, such as the poller, logs to the same place through the
+// same redactor. It never returns nil. What the client logs through it (the
+// messages, their levels and attributes) is not part of the API and may
+// change in any release.
 func (c *Client) Logger() *slog.Logger { return c.log }
 
 // MaxEventBytes returns the cap on each event of a poll's answer
@@ -268,12 +264,6 @@ func (c *Client) authorize(req *http.Request) {
 		req.Header.Set("Authorization", bearer)
 	}
 }
-
-// Raw returns the generated low-level client, for anything this one does not
-// cover. It shares this client's *http.Client and sends its key and
-// User-Agent, but does not retry and does not decode errors: read the status
-// first.
-func (c *Client) Raw() *raw.ClientWithResponses { return c.raw }
 
 // String describes the client without its key, for logs and %v.
 func (c *Client) String() string {

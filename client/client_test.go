@@ -121,39 +121,6 @@ func TestOperations(t *testing.T) {
 		assert.Regexp(t, `^hk-`, ds[0].IdempotencyKey)
 		assert.Equal(t, "application/json", lastRequest(t, srv).Header.Get("Content-Type"))
 	})
-	t.Run("decline", func(t *testing.T) {
-		ord := srv.PlaceOrder(a.ID, models.Order{})
-		require.NoError(t, c.Decline(ctx, ord, models.DeclineReasonCapacity, "busy", client.WithIdempotencyKey("mine")))
-		ds := srv.Declines(ord)
-		require.Len(t, ds, 1)
-		assert.Equal(t, models.DeclineRequest{Reason: models.DeclineReasonCapacity, Message: "busy"}, ds[0].DeclineRequest)
-		assert.Equal(t, "mine", ds[0].IdempotencyKey)
-	})
-	t.Run("flag", func(t *testing.T) {
-		ord := srv.PlaceOrder(a.ID, models.Order{})
-		require.NoError(t, c.Flag(ctx, ord, models.FlagReasonPolicyViolation, "counterfeit"))
-		o, _ := srv.Order(ord)
-		assert.Equal(t, models.OrderStateFlagged, o.State)
-		require.Len(t, srv.Flags(ord), 1)
-	})
-	t.Run("status and progress", func(t *testing.T) {
-		ord := srv.PlaceOrder(a.ID, models.Order{})
-		require.NoError(t, c.SetStatus(ctx, models.AgentStatusPaused))
-		require.NoError(t, c.ReportProgress(ctx, ord, 0, "starting"))
-		require.NoError(t, c.ReportProgress(ctx, ord, 100, ""))
-		st := srv.Statuses(a.ID)
-		require.Len(t, st, 1)
-		assert.Equal(t, models.AgentStatusPaused, st[0].Status)
-		pr := srv.Progress(ord)
-		require.Len(t, pr, 2)
-		assert.Equal(t, models.Progress{Percent: 0, Message: "starting"}, pr[0].Progress)
-		assert.Equal(t, 100, pr[1].Percent)
-	})
-	t.Run("raw", func(t *testing.T) {
-		res, err := c.Raw().GetSkillWithResponse(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, http.StatusOK, res.StatusCode(), "Raw sends the key")
-	})
 	noViolations(t, srv)
 }
 
@@ -171,11 +138,25 @@ func TestInputRefusedBeforeAnyRequest(t *testing.T) {
 		{"register without agent", func() error { _, err := c.Register(ctx, "bs_x", ""); return err }, "empty agent id"},
 		{"deliver nothing", func() error { _, err := c.Deliver(ctx, "ord_1", client.Delivery{}); return err }, "empty delivery"},
 		{"deliver without order", func() error { _, err := c.Deliver(ctx, "", client.Delivery{Text: "x"}); return err }, "empty order id"},
-		{"decline without reason", func() error { return c.Decline(ctx, "ord_1", "", "") }, "reason"},
-		{"flag without order", func() error { return c.Flag(ctx, "", models.FlagReasonOther, "") }, "order id"},
-		{"progress over 100", func() error { return c.ReportProgress(ctx, "ord_1", 101, "") }, "outside 0 to 100"},
-		{"progress under 0", func() error { return c.ReportProgress(ctx, "ord_1", -1, "") }, "outside 0 to 100"},
-		{"empty status", func() error { return c.SetStatus(ctx, "") }, "empty status"},
+		{"decline without reason", func() error { _, err := c.Decline(ctx, "ord_1", client.DeclineParams{}); return err }, "DeclineParams.Reason is empty"},
+		{"flag without reason", func() error { _, err := c.Flag(ctx, "ord_1", client.FlagParams{}); return err }, "FlagParams.Reason is empty"},
+		{"flag without order", func() error {
+			_, err := c.Flag(ctx, "", client.FlagParams{Reason: models.FlagReasonOther})
+			return err
+		}, "order id"},
+		{"progress over 100", func() error {
+			_, err := c.ReportProgress(ctx, "ord_1", client.ProgressParams{Percent: 101})
+			return err
+		}, "ProgressParams.Percent 101 is outside 0 to 100"},
+		{"progress under 0", func() error {
+			_, err := c.ReportProgress(ctx, "ord_1", client.ProgressParams{Percent: -1})
+			return err
+		}, "ProgressParams.Percent -1 is outside 0 to 100"},
+		{"empty status", func() error { _, err := c.SetStatus(ctx, client.StatusParams{}); return err }, "StatusParams.Status is empty"},
+		{"owned header", func() error {
+			_, err := c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusActive}, client.WithHeader("Authorization", "Bearer x"))
+			return err
+		}, "WithHeader: Authorization is the client's own header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +198,7 @@ func TestErrorCodesMapped(t *testing.T) {
 		{models.ErrorCodeInternalError, 500, herrors.ErrInternal},
 		{models.ErrorCodeUnavailable, 503, herrors.ErrUnavailable},
 	}
-	srv, _, c := registered(t, client.WithRetry(client.NoRetry()))
+	srv, _, c := registered(t, client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	for _, tt := range codes {
 		t.Run(string(tt.code), func(t *testing.T) {
 			srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultStatus, Status: tt.status, Code: tt.code, Path: "/skill"})

@@ -24,7 +24,7 @@ func TestConcurrentUse(t *testing.T) {
 	for i := range orders {
 		orders[i] = srv.PlaceOrder(a.ID, models.Order{})
 	}
-	_, err := c.Register(ctx, a.BootstrapToken.Reveal(), a.ID)
+	_, err := c.Register(ctx, a.BootstrapToken, a.ID)
 	require.NoError(t, err)
 
 	var wg sync.WaitGroup

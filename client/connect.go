@@ -310,7 +310,7 @@ func (k *connecting) register(ctx context.Context, token, tokenFrom string) (*mo
 			return nil, connectErr(fmt.Sprintf("%s, and %v: make it writable before registering (the bootstrap token is not spent)", why, err), append(k.refused, err)...)
 		}
 	}
-	reg, err := c.Register(ctx, token, k.agentID)
+	reg, err := c.Register(ctx, models.BootstrapToken(token), k.agentID)
 	switch {
 	case err == nil:
 		return reg, nil

@@ -31,7 +31,7 @@ func TestConnectUsesWithAPIKey(t *testing.T) {
 	srv, a, c := registered(t)
 	keyFile := filepath.Join(t.TempDir(), "key")
 	got, err := client.Connect(context.Background(), client.ConnectConfig{KeyFile: keyFile, AgentID: a.ID},
-		client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(c.APIKey().Reveal()))
+		client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(c.APIKey()))
 	require.NoError(t, err)
 	assert.Equal(t, c.APIKey(), got.APIKey())
 	assert.Equal(t, 1, registers(srv), "no register")
@@ -220,7 +220,7 @@ func TestConnectMessages(t *testing.T) {
 		t.Setenv(client.EnvBootstrapToken, "")
 		_, err = connect(t, srv, client.ConnectConfig{KeyFile: filepath.Join(t.TempDir(), "key")})
 		require.NoError(t, err)
-		_, err = client.New(client.WithAPIKey(c.APIKey().Reveal() + "\n"))
+		_, err = client.New(client.WithAPIKey(c.APIKey() + "\n"))
 		assert.NoError(t, err)
 		noViolations(t, srv)
 	})
@@ -339,7 +339,7 @@ func TestRegisterChecksTheAnswer(t *testing.T) {
 			hc.Transport = registerAnswer{next: hc.Transport, body: tt.body}
 			c, err := client.New(client.WithHTTPClient(hc))
 			require.NoError(t, err)
-			_, err = c.Register(context.Background(), a.BootstrapToken.Reveal(), a.ID)
+			_, err = c.Register(context.Background(), a.BootstrapToken, a.ID)
 			require.ErrorContains(t, err, tt.want)
 			assert.Contains(t, err.Error(), "nothing installed")
 			assert.Empty(t, c.APIKey(), "nothing installed")

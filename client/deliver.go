@@ -66,25 +66,42 @@ func (c *Client) Deliver(ctx context.Context, orderID string, d Delivery, opts .
 	if p.Message == "" && p.Text == "" && len(p.Links) == 0 && len(d.Files) == 0 {
 		return nil, fmt.Errorf("deliver %s: an empty delivery: give a message, text, links or files", orderID)
 	}
-	cc := callOptions(opts)
-	if len(d.Files) > 0 {
-		r, err := c.deliverFiles(ctx, orderID, p, d.Files, cc)
-		if err != nil {
-			return nil, fmt.Errorf("deliver %s: %w", orderID, err)
-		}
-		return r, nil
-	}
-	params := &raw.DeliverOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "deliver", orderID))}
-	req, err := raw.NewDeliverOrderRequest(c.server, orderID, params, p)
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("deliver %s: %w", orderID, err)
 	}
+	// One key per logical delivery, outside the middleware: a middleware that
+	// calls next again repeats it.
+	key := keyParam(idempotencyKey(ctx, cc, "deliver", orderID))
+	var receipt *models.DeliveryReceipt
+	err = c.invoke(ctx, cc, OperationDeliverOrder, orderID, func(ctx context.Context, cc callConfig) error {
+		var err error
+		if len(d.Files) > 0 {
+			receipt, err = c.deliverFiles(ctx, orderID, key, p, d.Files, cc)
+			return err
+		}
+		receipt, err = c.deliverJSON(ctx, orderID, key, p, cc)
+		return err
+	})
+	if err = end(err); err != nil {
+		return nil, fmt.Errorf("deliver %s: %w", orderID, err)
+	}
+	return receipt, nil
+}
+
+// deliverJSON sends a delivery without files.
+func (c *Client) deliverJSON(ctx context.Context, orderID string, key *string, p models.DeliveryPayload, cc callConfig) (*models.DeliveryReceipt, error) {
+	req, err := raw.NewDeliverOrderRequest(c.server, orderID, &raw.DeliverOrderParams{IdempotencyKey: key}, p)
+	if err != nil {
+		return nil, err
+	}
 	var receipt models.DeliveryReceipt
-	err = c.do(ctx, "deliver", req, cc, c.attempt, func(res *http.Response) error {
+	err = c.do(ctx, req, cc, c.attempt, func(res *http.Response) error {
+		receipt = models.DeliveryReceipt{} // a retried attempt starts afresh
 		return decodeReceipt(res, &receipt, c.maxBody)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("deliver %s: %w", orderID, err)
+		return nil, err
 	}
 	return &receipt, nil
 }
@@ -107,7 +124,7 @@ func decodeReceipt(res *http.Response, r *models.DeliveryReceipt, max int64) err
 }
 
 // deliverFiles sends a multipart delivery.
-func (c *Client) deliverFiles(ctx context.Context, orderID string, p models.DeliveryPayload, files []File, cc callConfig) (*models.DeliveryReceipt, error) {
+func (c *Client) deliverFiles(ctx context.Context, orderID string, key *string, p models.DeliveryPayload, files []File, cc callConfig) (*models.DeliveryReceipt, error) {
 	prepared, err := c.prepareFiles(files)
 	if err != nil {
 		return nil, err
@@ -135,8 +152,7 @@ func (c *Client) deliverFiles(ctx context.Context, orderID string, p models.Deli
 
 	up := &upload{ctx: ctx, form: form, progress: cc.progress}
 	first, _ := up.body()
-	params := &raw.DeliverOrderParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "deliver", orderID))}
-	req, err := raw.NewDeliverOrderRequestWithBody(c.server, orderID, params, form.ContentType(), first)
+	req, err := raw.NewDeliverOrderRequestWithBody(c.server, orderID, &raw.DeliverOrderParams{IdempotencyKey: key}, form.ContentType(), first)
 	if err != nil {
 		_ = up.close()
 		return nil, err
@@ -149,7 +165,8 @@ func (c *Client) deliverFiles(ctx context.Context, orderID string, p models.Deli
 	// No attempt timeout for the whole: an upload takes as long as its files
 	// do. Once the body is sent, the answer gets the attempt timeout.
 	cc.answerTimeout = c.attempt
-	err = c.do(ctx, "deliver", req, cc, 0, func(res *http.Response) error {
+	err = c.do(ctx, req, cc, 0, func(res *http.Response) error {
+		receipt = models.DeliveryReceipt{} // a retried attempt starts afresh
 		return decodeReceipt(res, &receipt, c.maxBody)
 	})
 	// The cause of a failed attempt may be a file: it says more than the

@@ -25,11 +25,26 @@
 // names the operation ("deliver ord_1: …") and, after retries, how many
 // attempts were made.
 //
+// Writes take their arguments as a params struct ([DeclineParams],
+// [FlagParams], [ProgressParams], [StatusParams]), checked before any request,
+// and return what the platform answered (an OrderAck, a StatusAck, Deliver's
+// receipt):
+//
+//	ack, err := c.Decline(ctx, orderID, client.DeclineParams{Reason: models.DeclineReasonCapacity})
+//
+// Every method that calls the API (all but SyncSkill) takes [CallOption]s
+// last: [WithIdempotencyKey], [WithoutRetry], [WithProgress], [WithTimeout]
+// (the whole call, retries included), [WithHeader] and [WithResponseInto] (the
+// answer's status, headers and request id). [Middleware] given with
+// [WithMiddleware] wraps each call once, seeing its operation (the spec's
+// operationId), its order, every attempt and its error: where tracing,
+// metrics and logging of calls belong.
+//
 // Retries follow RetryPolicy: what herrors.IsRetryable allows, with capped
 // exponential backoff and full jitter, honouring Retry-After. Every write
 // carries an Idempotency-Key, the same on each attempt: a fresh random one per
 // call, the caller's own (WithIdempotencyKey), or one derived from the context's
-// idempotency scope (WithIdempotencyScope; the poller sets it from the event
+// idempotency scope (NewIdempotencyScopeContext; the poller sets it from the event
 // id, so a handler replayed after a crash repeats its keys). That heepr honours
 // the key is the SDK's assumption; heeprtest does.
 //
@@ -64,7 +79,8 @@
 // slog.Default() and the rest is dropped; WithLogger(slog.New(slog.DiscardHandler))
 // silences it. No key or token ever reaches a log line.
 //
-// The package sits over client/raw, the client generated from openapi.yaml;
-// Raw hands it out for anything this package does not cover. The poller
+// The package sits over client/raw, the client generated from openapi.yaml,
+// which it does not hand out: every operation of the spec has its method here,
+// and the generated layer may change shape between releases. The poller
 // (package poller) runs an agent's main loop over a Client.
 package client

@@ -31,34 +31,39 @@ const DefaultMaxEventBytes = 1 << 20
 // events it drained are lost. StreamEvents reads an answer of any length one
 // event at a time and hands over every event, the oversized ones too.
 func (c *Client) Events(ctx context.Context, opts ...CallOption) ([]models.Event, error) {
-	req := c.pollTemplate.Clone(ctx)
-	var events []models.Event
-	err := c.do(ctx, "events", req, callOptions(opts), c.attempt, func(res *http.Response) error {
-		events = events[:0]
-		lr := &io.LimitedReader{R: res.Body, N: c.maxBody + 1}
-		r := eventstream.New(lr, int(c.maxEvent))
-		for {
-			el, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				if lr.N <= 0 {
-					return fmt.Errorf("response body exceeds %d bytes (WithMaxResponseBytes)", c.maxBody)
-				}
-				return fmt.Errorf("decode %d response: %w", res.StatusCode, err)
-			}
-			if el.Truncated {
-				return fmt.Errorf("event %d: %w", len(events), &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"})
-			}
-			var ev models.Event
-			if !json.Valid(el.Raw) || ev.UnmarshalJSON(el.Raw) != nil {
-				return fmt.Errorf("decode %d response: event %d is not valid JSON", res.StatusCode, len(events))
-			}
-			events = append(events, ev)
-		}
-	})
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	var events []models.Event
+	err = c.invoke(ctx, cc, OperationPollEvents, "", func(ctx context.Context, cc callConfig) error {
+		return c.do(ctx, c.pollTemplate.Clone(ctx), cc, c.attempt, func(res *http.Response) error {
+			events = events[:0]
+			lr := &io.LimitedReader{R: res.Body, N: c.maxBody + 1}
+			r := eventstream.New(lr, int(c.maxEvent))
+			for {
+				el, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					if lr.N <= 0 {
+						return fmt.Errorf("response body exceeds %d bytes (WithMaxResponseBytes)", c.maxBody)
+					}
+					return fmt.Errorf("decode %d response: %w", res.StatusCode, err)
+				}
+				if el.Truncated {
+					return fmt.Errorf("event %d: %w", len(events), &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"})
+				}
+				var ev models.Event
+				if !json.Valid(el.Raw) || ev.UnmarshalJSON(el.Raw) != nil {
+					return fmt.Errorf("decode %d response: event %d is not valid JSON", res.StatusCode, len(events))
+				}
+				events = append(events, ev)
+			}
+		})
+	})
+	if err = end(err); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	if events == nil {
@@ -134,37 +139,42 @@ func (c *Client) StreamEvents(ctx context.Context, fn func(PolledEvent) error, o
 	if fn == nil {
 		return errors.New("events: StreamEvents needs a function to hand the events to")
 	}
-	req := c.pollTemplate.Clone(ctx)
-	err := c.do(ctx, "events", req, callOptions(opts), c.attempt, func(res *http.Response) error {
-		counted := &countingReader{r: res.Body}
-		r := eventstream.New(counted, int(c.maxEvent))
-		for i := 0; ; i++ {
-			el, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				unread := int64(-1)
-				if res.ContentLength >= 0 {
-					unread = max(res.ContentLength-counted.n, 0)
-				}
-				return final(&PartialPollError{Events: i, Read: counted.n, Unread: unread, Err: err})
-			}
-			pe := PolledEvent{Index: i, Raw: el.Raw}
-			switch {
-			case el.Truncated:
-				pe.Err = &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"}
-			case !json.Valid(el.Raw):
-				pe.Err = errors.New("not valid JSON")
-			default:
-				pe.Err = pe.Event.UnmarshalJSON(el.Raw)
-			}
-			if err := fn(pe); err != nil {
-				return final(err)
-			}
-		}
-	})
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	err = c.invoke(ctx, cc, OperationPollEvents, "", func(ctx context.Context, cc callConfig) error {
+		return c.do(ctx, c.pollTemplate.Clone(ctx), cc, c.attempt, func(res *http.Response) error {
+			counted := &countingReader{r: res.Body}
+			r := eventstream.New(counted, int(c.maxEvent))
+			for i := 0; ; i++ {
+				el, err := r.Next()
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				if err != nil {
+					unread := int64(-1)
+					if res.ContentLength >= 0 {
+						unread = max(res.ContentLength-counted.n, 0)
+					}
+					return final(&PartialPollError{Events: i, Read: counted.n, Unread: unread, Err: err})
+				}
+				pe := PolledEvent{Index: i, Raw: el.Raw}
+				switch {
+				case el.Truncated:
+					pe.Err = &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"}
+				case !json.Valid(el.Raw):
+					pe.Err = errors.New("not valid JSON")
+				default:
+					pe.Err = pe.Event.UnmarshalJSON(el.Raw)
+				}
+				if err := fn(pe); err != nil {
+					return final(err)
+				}
+			}
+		})
+	})
+	if err = end(err); err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
 	return nil

@@ -64,7 +64,7 @@ func TestStreamEventsOverTheCaps(t *testing.T) {
 	for range 50 {
 		srv.PlaceOrder(a.ID, models.Order{})
 	}
-	c := newClient(t, srv, client.WithAPIKey(a.APIKey.Reveal()), client.WithMaxResponseBytes(64<<10), client.WithMaxEventBytes(5000))
+	c := newClient(t, srv, client.WithAPIKey(a.APIKey), client.WithMaxResponseBytes(64<<10), client.WithMaxEventBytes(5000))
 	got, err := collect(t, c)
 	require.NoError(t, err)
 	require.Len(t, got, 50, "200 KB of events, over a 64 KiB response cap")

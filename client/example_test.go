@@ -20,7 +20,7 @@ func ExampleNew() {
 	agent := srv.AddAgent(heeprtest.Registered())
 
 	c, err := client.New(
-		client.WithAPIKey(agent.APIKey.Reveal()),
+		client.WithAPIKey(agent.APIKey),
 		client.WithAgentID(agent.ID),
 		client.WithUserAgent("example-agent/1.0"),
 		client.WithHTTPClient(srv.HTTPClient()),
@@ -80,7 +80,7 @@ func ExampleConnect() {
 func ExampleClient_Deliver() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithHTTPClient(srv.HTTPClient()))
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
 	order := srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku and its illustration"})
 
 	r, err := c.Deliver(context.Background(), order, client.Delivery{
@@ -111,7 +111,7 @@ func ExampleClient_Deliver() {
 func ExampleClient_SyncSkill() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithAgentID(agent.ID),
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithAgentID(agent.ID),
 		client.WithHTTPClient(srv.HTTPClient()))
 	dir, _ := os.MkdirTemp("", "heepr-skill-")
 	defer os.RemoveAll(dir)
@@ -162,4 +162,128 @@ func ExampleKeyNotSavedError() {
 	// Output:
 	// ERROR: save the key of agt_1 to the key store by hand: the vault is read-only
 	// still polling: 0 events, <nil>
+}
+
+// The writes take their params as a struct and return the platform's answer:
+// decline, flag, progress and status.
+func ExampleClient_Decline() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
+	ctx := context.Background()
+	busy := srv.PlaceOrder(agent.ID, models.Order{Brief: "a mural by Friday"})
+	shady := srv.PlaceOrder(agent.ID, models.Order{Brief: "a counterfeit logo"})
+	mine := srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku"})
+
+	ack, err := c.Decline(ctx, busy, client.DeclineParams{
+		Reason:  models.DeclineReasonCapacity,
+		Message: "Fully booked until next week.",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ack.OrderID, ack.State)
+
+	ack, err = c.Flag(ctx, shady, client.FlagParams{Reason: models.FlagReasonIllegal})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ack.OrderID, ack.State)
+
+	st, err := c.ReportProgress(ctx, mine, client.ProgressParams{Percent: 40, Message: "First line done."})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.AgentID, st.Status)
+
+	_, err = c.ReportProgress(ctx, mine, client.ProgressParams{Percent: 140})
+	fmt.Println(err)
+	// Output:
+	// ord_1 declined
+	// ord_2 flagged
+	// agt_1 active
+	// progress ord_3: ProgressParams.Percent 140 is outside 0 to 100
+}
+
+// SetStatus pauses the agent: the platform stops routing new orders to it.
+func ExampleClient_SetStatus() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
+
+	st, err := c.SetStatus(context.Background(), client.StatusParams{Status: models.AgentStatusPaused})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.AgentID, st.Status)
+	// Output:
+	// agt_1 paused
+}
+
+// WithResponseInto reads what the answer said beside its body: the status,
+// the headers, and the request id that heepr's support asks for, on success
+// and on failure alike.
+func ExampleWithResponseInto() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
+	ctx := context.Background()
+	order := srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku"})
+
+	var info client.ResponseInfo
+	r, err := c.Deliver(ctx, order, client.Delivery{Text: "Grey waves fold on sand"},
+		client.WithResponseInto(&info), client.WithHeader("X-Trace", "t-42"))
+	if err != nil {
+		fmt.Println(err, "request", info.RequestID)
+		return
+	}
+	fmt.Println(r.ID, info.StatusCode, "request", info.RequestID, "after", info.Attempts, "attempt")
+
+	_, err = c.Deliver(ctx, "ord_404", client.Delivery{Text: "lost"}, client.WithResponseInto(&info))
+	fmt.Println(err != nil, info.StatusCode, "request", info.RequestID)
+	// Output:
+	// dlv_1 202 request req_1 after 1 attempt
+	// true 404 request req_2
+}
+
+// WithMiddleware wraps every call the client makes, once per call: here a
+// log line per call with its operation, order, attempts and outcome, and a
+// value put in the context for every attempt's request (where an
+// OpenTelemetry middleware would start its span).
+func ExampleWithMiddleware() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultStatus, Status: 503, Path: "/orders/{id}/deliver"})
+
+	type callKey struct{}
+	logCalls := func(next client.Invoker) client.Invoker {
+		return func(ctx context.Context, call *client.Call) error {
+			retries := 0
+			call.OnAttempt(func(_ context.Context, a client.Attempt) {
+				if a.Retry {
+					retries++
+				}
+			})
+			err := next(context.WithValue(ctx, callKey{}, call.Operation), call)
+			fmt.Printf("%s order=%q attempts=%d retries=%d status=%d err=%v\n",
+				call.Operation, call.OrderID, call.Attempts(), retries, call.Response().StatusCode, err != nil)
+			return err
+		}
+	}
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()),
+		client.WithMiddleware(logCalls))
+	ctx := context.Background()
+	order := srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku"})
+
+	_, _ = c.Events(ctx)
+	_, _ = c.Deliver(ctx, order, client.Delivery{Text: "Grey waves fold on sand"}) // a 503, then a retry
+	_, _ = c.Decline(ctx, order, client.DeclineParams{Reason: models.DeclineReasonCapacity})
+	// Output:
+	// pollEvents order="" attempts=1 retries=0 status=200 err=false
+	// deliverOrder order="ord_1" attempts=2 retries=1 status=202 err=false
+	// declineOrder order="ord_1" attempts=1 retries=0 status=409 err=true
 }

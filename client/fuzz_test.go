@@ -30,7 +30,7 @@ func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func fuzzClient(t *testing.T, status int, body []byte) *client.Client {
 	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: bodyTransport{status, body}}),
-		client.WithAPIKey("sk_live_fuzzfuzzfuzz"), client.WithAgentID("agt_1"), client.WithRetry(client.NoRetry()),
+		client.WithAPIKey("sk_live_fuzzfuzzfuzz"), client.WithAgentID("agt_1"), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}),
 		client.WithMaxResponseBytes(1<<16))
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func registered(t testing.TB, opts ...client.Option) (*heeprtest.Server, heeprte
 	srv := heeprtest.NewServer()
 	a := srv.AddAgent()
 	c := newClient(t, srv, opts...)
-	_, err := c.Register(context.Background(), a.BootstrapToken.Reveal(), a.ID)
+	_, err := c.Register(context.Background(), a.BootstrapToken, a.ID)
 	require.NoError(t, err)
 	return srv, a, c
 }

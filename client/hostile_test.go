@@ -43,7 +43,7 @@ func TestUploadAnswerTimeout(t *testing.T) {
 	defer ts.Close()
 	defer close(release)
 	c, err := client.New(client.WithBaseURL(ts.URL+"/api"), client.WithAPIKey("sk_live_uploaduploadupload"),
-		client.WithAttemptTimeout(200*time.Millisecond), client.WithRetry(client.NoRetry()))
+		client.WithAttemptTimeout(200*time.Millisecond), client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -65,9 +65,9 @@ func TestPathIDsRefused(t *testing.T) {
 	for _, id := range []string{"", ".", "..", strings.Repeat("o", 300), "ord\x00_1", "ord\n1"} {
 		calls := map[string]error{}
 		_, calls["deliver"] = c.Deliver(ctx, id, client.Delivery{Text: "x"})
-		calls["decline"] = c.Decline(ctx, id, models.DeclineReasonCapacity, "")
-		calls["flag"] = c.Flag(ctx, id, models.FlagReasonOther, "")
-		calls["progress"] = c.ReportProgress(ctx, id, 50, "")
+		_, calls["decline"] = c.Decline(ctx, id, client.DeclineParams{Reason: models.DeclineReasonCapacity})
+		_, calls["flag"] = c.Flag(ctx, id, client.FlagParams{Reason: models.FlagReasonOther})
+		_, calls["progress"] = c.ReportProgress(ctx, id, client.ProgressParams{Percent: 50})
 		for name, err := range calls {
 			require.Error(t, err, "%s %q", name, id)
 			assert.Contains(t, err.Error(), "order id", "%s %q: the error names the argument", name, id)
@@ -116,7 +116,7 @@ func TestSpecBreakingAnswers(t *testing.T) {
 			rt := &answering{next: hc.Transport, status: http.StatusAccepted, body: body}
 			hc.Transport = rt
 			var logs logLines
-			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithLogger(logs.logger()))
+			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey), client.WithLogger(logs.logger()))
 			require.NoError(t, err)
 			ctx := context.Background()
 			calls := map[string]error{}
@@ -124,10 +124,10 @@ func TestSpecBreakingAnswers(t *testing.T) {
 			assert.Nil(t, r)
 			calls["deliver"] = err
 			_, calls["deliver files"] = c.Deliver(ctx, "ord_1", client.Delivery{Files: []client.File{client.FileFromBytes("a.txt", []byte("a"))}})
-			calls["decline"] = c.Decline(ctx, "ord_1", models.DeclineReasonCapacity, "")
-			calls["flag"] = c.Flag(ctx, "ord_1", models.FlagReasonOther, "")
-			calls["status"] = c.SetStatus(ctx, models.AgentStatusActive)
-			calls["progress"] = c.ReportProgress(ctx, "ord_1", 10, "")
+			_, calls["decline"] = c.Decline(ctx, "ord_1", client.DeclineParams{Reason: models.DeclineReasonCapacity})
+			_, calls["flag"] = c.Flag(ctx, "ord_1", client.FlagParams{Reason: models.FlagReasonOther})
+			_, calls["status"] = c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusActive})
+			_, calls["progress"] = c.ReportProgress(ctx, "ord_1", client.ProgressParams{Percent: 10})
 			for name, err := range calls {
 				require.ErrorIs(t, err, herrors.ErrInvalidResponse, name)
 				assert.Contains(t, err.Error(), "(request req_77)", name)
@@ -208,13 +208,24 @@ func TestRedactsOwnKeyInAnyForm(t *testing.T) {
 	const key = "sk_live_4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f"
 	const body = "4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f"
 	var logs logLines
-	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: echoKey{}}), client.WithAPIKey(key), client.WithLogger(logs.logger()))
+	var attempts []client.Attempt
+	seeAttempts := func(next client.Invoker) client.Invoker {
+		return func(ctx context.Context, call *client.Call) error {
+			call.OnAttempt(func(_ context.Context, a client.Attempt) { attempts = append(attempts, a) })
+			return next(ctx, call)
+		}
+	}
+	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: echoKey{}}), client.WithAPIKey(key), client.WithLogger(logs.logger()),
+		client.WithMiddleware(seeAttempts))
 	require.NoError(t, err)
-	_, err = c.Skill(context.Background())
+	var info client.ResponseInfo
+	_, err = c.Skill(context.Background(), client.WithResponseInto(&info))
 	require.ErrorIs(t, err, herrors.ErrUnauthorized)
-	for _, s := range []string{err.Error(), fmt.Sprintf("%#v", err), logs.String()} {
+	require.Len(t, attempts, 1)
+	for _, s := range []string{err.Error(), fmt.Sprintf("%#v", err), logs.String(), fmt.Sprintf("%#v", info), fmt.Sprintf("%#v", attempts)} {
 		assert.NotContains(t, s, body[:12], s)
 	}
+	assert.Equal(t, 401, info.StatusCode, "ResponseInfo and the attempt hook pass the redactor too")
 	assert.Contains(t, err.Error(), "unknown key sk_live_…2e4f")
 	c.Logger().Warn("a line with the key", "echo", "key="+body)
 	assert.NotContains(t, logs.String(), body[:12])

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/heepr/heepr-go/models"
 )
 
 type config struct {
 	baseURL   string
-	apiKey    string
+	apiKey    models.APIKey
 	agentID   string
 	hc        *http.Client
 	logger    *slog.Logger
@@ -24,6 +26,8 @@ type config struct {
 	maxEvent  int64
 	maxFile   int64
 	maxDown   int64
+
+	middleware []Middleware
 }
 
 // Option configures a Client in New or Connect.
@@ -41,17 +45,22 @@ func WithBaseURL(u string) Option {
 // are). A value that cannot be a key (a space or line break inside it, a
 // bootstrap token) is refused with an error that says why. Connect tries it
 // before $HEEPR_API_KEY and the key file.
-func WithAPIKey(key string) Option {
+//
+// The key is a [models.APIKey], as [Client.APIKey] and [models.Registration]
+// give it, so it prints redacted wherever it travels; a key read as a string
+// (from a secret manager) needs the conversion models.APIKey(s), and an
+// untyped constant needs none.
+func WithAPIKey(key models.APIKey) Option {
 	return func(c *config) error {
-		key = strings.TrimSpace(key)
+		key = models.APIKey(strings.TrimSpace(key.Reveal()))
 		if key == "" {
 			c.apiKey = ""
 			return nil
 		}
-		if strings.HasPrefix(key, "bs_") {
+		if strings.HasPrefix(key.Reveal(), "bs_") {
 			return errors.New("WithAPIKey: that is a bootstrap token (bs_…), not an API key: give it to Register, or to Connect as ConnectConfig.BootstrapToken")
 		}
-		if err := checkKey(key); err != nil {
+		if err := checkKey(key.Reveal()); err != nil {
 			return fmt.Errorf("WithAPIKey: not an API key: %v", err)
 		}
 		c.apiKey = key
@@ -100,8 +109,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRetry sets the retry policy (default DefaultRetryPolicy). NoRetry turns
-// retries off.
+// WithRetry sets the retry policy (default [DefaultRetryPolicy]).
+// WithRetry(RetryPolicy{MaxAttempts: 1}) turns retries off for the whole
+// client; [WithoutRetry] does for one call.
 func WithRetry(p RetryPolicy) Option {
 	return func(c *config) error {
 		if p.MaxAttempts < 0 {
@@ -116,7 +126,8 @@ func WithRetry(p RetryPolicy) Option {
 // caller's deadline (default DefaultAttemptTimeout; 0 for none). An attempt
 // that times out is retried like a dropped connection. File uploads and
 // downloads are bounded by the caller's context only, since their length
-// depends on the file.
+// depends on the file. To bound a whole call, retries included, give it
+// [WithTimeout].
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -207,56 +218,4 @@ func WithMaxDownloadBytes(n int64) Option {
 		c.maxDown = n
 		return nil
 	}
-}
-
-// CallOption configures one call.
-type CallOption func(*callConfig)
-
-type callConfig struct {
-	idemKey    string
-	idemKeySet bool
-	noRetry    bool
-	progress   func(sent, total int64)
-	// answerTimeout bounds the wait for an upload's answer once its body is
-	// sent (set by Deliver with files, from WithAttemptTimeout).
-	answerTimeout time.Duration
-}
-
-// WithIdempotencyKey sets the Idempotency-Key of one write, instead of the one
-// the client makes up. Use a key that names the logical write (the same on
-// every run that means the same write), such as one derived from an event id.
-// An empty key sends none: the write is then retried only when it provably
-// never left the machine.
-func WithIdempotencyKey(key string) CallOption {
-	return func(c *callConfig) { c.idemKey, c.idemKeySet = key, true }
-}
-
-// WithoutRetry makes one call a single attempt, for a caller that owns its own
-// retry schedule (the poller does, for its polls).
-func WithoutRetry() CallOption {
-	return func(c *callConfig) { c.noRetry = true }
-}
-
-// WithProgress has a file transfer report its progress to fn: Deliver with
-// files, the bytes of the request body sent, and DownloadAttachment, the bytes
-// written to its writer. total is the whole body's length, or -1 when it is not
-// known (a reader of unknown size, a download without Content-Length).
-//
-// fn is called from another goroutine than the caller's (never two calls at
-// once), at most once per 100 ms while bytes flow, and once with the final
-// count when the transfer completes. A retried attempt counts again from 0. fn
-// should return quickly: the transfer waits for it. A call without a file
-// transfer (a delivery without files) does not call it.
-func WithProgress(fn func(sent, total int64)) CallOption {
-	return func(c *callConfig) { c.progress = fn }
-}
-
-func callOptions(opts []CallOption) callConfig {
-	var cc callConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&cc)
-		}
-	}
-	return cc
 }

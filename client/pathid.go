@@ -29,3 +29,8 @@ func checkPathID(what, id string) error {
 	}
 	return nil
 }
+
+// paramError names a field of a method's params that cannot be sent, and why.
+func paramError(field, problem string) error {
+	return fmt.Errorf("%s %s", field, problem)
+}

@@ -23,26 +23,32 @@ import (
 // ErrBootstrapUsed, ErrBootstrapExpired, or ErrActiveKeyExists (the token was
 // not consumed; the owner revokes the live key first). No error contains the
 // token.
-func (c *Client) Register(ctx context.Context, token, agentID string, opts ...CallOption) (*models.Registration, error) {
+func (c *Client) Register(ctx context.Context, token models.BootstrapToken, agentID string, opts ...CallOption) (*models.Registration, error) {
 	if token == "" {
 		return nil, errors.New("register: empty bootstrap token")
 	}
 	if err := checkPathID("agent id", agentID); err != nil {
 		return nil, fmt.Errorf("register: %w", err)
 	}
-	cc := callOptions(opts)
-	params := &raw.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
-	req, err := raw.NewRegisterAgentRequest(c.server, params, models.RegisterRequest{AgentID: agentID})
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
-	req.Header.Set("Authorization", "Bootstrap "+token)
-	c.rememberToken(token)
+	params := &raw.RegisterAgentParams{IdempotencyKey: keyParam(idempotencyKey(ctx, cc, "register", agentID))}
+	c.rememberToken(token.Reveal())
 	var reg models.Registration
-	err = c.do(ctx, "register", req, cc, c.attempt, func(res *http.Response) error {
-		return decodeJSON(res, &reg, c.maxBody)
+	err = c.invoke(ctx, cc, OperationRegisterAgent, "", func(ctx context.Context, cc callConfig) error {
+		req, err := raw.NewRegisterAgentRequest(c.server, params, models.RegisterRequest{AgentID: agentID})
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bootstrap "+token.Reveal())
+		return c.do(ctx, req, cc, c.attempt, func(res *http.Response) error {
+			reg = models.Registration{} // a retried attempt starts afresh
+			return decodeJSON(res, &reg, c.maxBody)
+		})
 	})
-	if err != nil {
+	if err = end(err); err != nil {
 		return nil, fmt.Errorf("register %s: %w", agentID, err)
 	}
 	// What the platform answers becomes every later request's credentials:

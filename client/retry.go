@@ -25,7 +25,8 @@ import (
 // or when it provably never left the machine.
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts in all, the first included; 1 turns
-	// retries off. Zero means the default, 4.
+	// retries off (RetryPolicy{MaxAttempts: 1} is the client-wide "no retry";
+	// WithoutRetry is the per-call one). Zero means the default, 4.
 	MaxAttempts int
 	// BaseDelay is the ceiling of the first backoff (default 250ms); each retry
 	// doubles it, up to MaxDelay.
@@ -44,9 +45,6 @@ type RetryPolicy struct {
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{MaxAttempts: 4, BaseDelay: 250 * time.Millisecond, MaxDelay: 20 * time.Second, MaxRetryAfter: time.Minute}
 }
-
-// NoRetry is a policy of a single attempt.
-func NoRetry() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	d := DefaultRetryPolicy()
@@ -84,18 +82,26 @@ func (e *RetryError) Unwrap() error { return e.Err }
 // body). An error of handle that IsRetryable, such as a body cut short, is
 // retried like any other. timeout bounds each attempt (0: none). The error
 // returned is a RetryError when more than one attempt was made.
-func (c *Client) do(ctx context.Context, op string, req *http.Request, cc callConfig, timeout time.Duration, handle func(*http.Response) error) error {
+func (c *Client) do(ctx context.Context, req *http.Request, cc callConfig, timeout time.Duration, handle func(*http.Response) error) error {
 	c.authorize(req)
 	if req.Header.Get("Authorization") == "" {
 		return ErrNoAPIKey
 	}
-	return c.send(ctx, op, c.hc, req, cc, timeout, handle)
+	return c.send(ctx, c.hc, req, cc, timeout, handle)
 }
 
 // send is do's retry loop over hc, for a request whose headers are already
 // set: do authorizes every request with the key, while a download sends it
-// only to the platform's own host.
-func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http.Request, cc callConfig, timeout time.Duration, handle func(*http.Response) error) error {
+// only to the platform's own host. It records each attempt in cc.call.
+func (c *Client) send(ctx context.Context, hc *http.Client, req *http.Request, cc callConfig, timeout time.Duration, handle func(*http.Response) error) error {
+	for k, vs := range cc.header {
+		req.Header[k] = vs // checked by WithHeader: never one the client sets
+	}
+	call := cc.call
+	if call == nil {
+		call = &Call{redact: c.redact} // not through invoke: nobody reads it
+	}
+	op := call.Operation
 	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Header.Get("Idempotency-Key") != ""
 	maxAttempts := c.retry.MaxAttempts
 	if cc.noRetry {
@@ -112,15 +118,19 @@ func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http
 			}
 			req.Body = body
 		}
-		err := c.attempt1(ctx, op, hc, req, attempt, limits{total: timeout, afterBody: cc.answerTimeout}, handle)
+		start := time.Now()
+		res, err := c.attempt1(ctx, hc, req, attemptSpec{op: op, n: attempt, total: timeout, afterBody: cc.answerTimeout}, handle)
+		a := Attempt{Number: attempt, Err: err, Duration: time.Since(start)}
 		if err == nil {
+			call.record(ctx, a, res, nil)
 			return nil
 		}
 		if ctx.Err() != nil {
 			// The caller's own cancellation or deadline: no retry, and say so.
-			if !errors.Is(err, ctx.Err()) {
-				err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			if cause := context.Cause(ctx); !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%w (%v)", cause, err)
 			}
+			call.record(ctx, a, res, err)
 			return wrapAttempts(attempt, err)
 		}
 		retry := herrors.IsRetryable(err) && (idempotent || neverSent(err)) && !isPermanent(err)
@@ -134,48 +144,57 @@ func (c *Client) send(ctx context.Context, op string, hc *http.Client, req *http
 				c.log.ErrorContext(ctx, "heepr: the platform accepted a write but its answer breaks the API contract; the write may have happened: check before repeating it",
 					"op", op, "error", err)
 			}
+			call.record(ctx, a, res, err)
 			return wrapAttempts(attempt, err)
 		}
 		wait := policy.Delay(attempt)
 		var apiErr *herrors.APIError
 		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
 			if apiErr.RetryAfter > c.retry.MaxRetryAfter {
+				call.record(ctx, a, res, err)
 				return wrapAttempts(attempt, err)
 			}
 			wait = apiErr.RetryAfter
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return wrapAttempts(attempt, err) // the wait would outlast the caller's deadline
+			call.record(ctx, a, res, err)
+			return wrapAttempts(attempt, err) // the wait would outlast the caller's deadline (or WithTimeout)
 		}
+		a.Retry, a.Wait = true, wait
+		call.record(ctx, a, res, err)
 		c.log.DebugContext(ctx, "heepr: retrying", "op", op, "attempt", attempt, "wait", wait, "error", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return wrapAttempts(attempt, fmt.Errorf("%w (waiting to retry after: %v)", ctx.Err(), err))
+			return wrapAttempts(attempt, fmt.Errorf("%w (waiting to retry after: %v)", context.Cause(ctx), err))
 		}
 	}
 }
 
-// limits bound one attempt: total from its start (0: none), afterBody from
-// the moment its request body has been sent whole to the end of the answer
-// (0: none), so that an upload of any length still gets an answer in time.
-type limits struct {
+// attemptSpec is one attempt: its operation and number (for logs), and its
+// bounds: total from its start (0: none), afterBody from the moment its
+// request body has been sent whole to the end of the answer (0: none), so
+// that an upload of any length still gets an answer in time.
+type attemptSpec struct {
+	op               string
+	n                int
 	total, afterBody time.Duration
 }
 
-// attempt1 makes one attempt.
-func (c *Client) attempt1(ctx context.Context, op string, hc *http.Client, req *http.Request, attempt int, lim limits, handle func(*http.Response) error) error {
+// attempt1 makes one attempt. It returns the answer when one came (its body
+// closed: for its status and header), with the attempt's error.
+func (c *Client) attempt1(ctx context.Context, hc *http.Client, req *http.Request, at attemptSpec, handle func(*http.Response) error) (*http.Response, error) {
 	actx, cancel := ctx, context.CancelFunc(func() {})
-	if lim.total > 0 {
-		actx, cancel = context.WithTimeout(ctx, lim.total)
+	if at.total > 0 {
+		actx, cancel = context.WithTimeout(ctx, at.total)
 	}
 	defer cancel()
 	send := req.WithContext(actx)
-	if lim.afterBody > 0 && req.Body != nil && req.Body != http.NoBody {
+	if at.afterBody > 0 && req.Body != nil && req.Body != http.NoBody {
 		var stop func()
-		send, stop = answerWithin(send, lim.afterBody)
+		send, stop = answerWithin(send, at.afterBody)
 		defer stop()
 	}
 	start := time.Now()
@@ -191,24 +210,36 @@ func (c *Client) attempt1(ctx context.Context, op string, hc *http.Client, req *
 	debug := c.log.Enabled(ctx, slog.LevelDebug)
 	if err != nil {
 		if debug {
-			c.log.DebugContext(ctx, "heepr: attempt failed", "op", op, "method", req.Method, "path", req.URL.Path,
-				"attempt", attempt, "duration", time.Since(start), "error", err)
+			c.log.DebugContext(ctx, "heepr: attempt failed", "op", at.op, "method", req.Method, "path", req.URL.Path,
+				"attempt", at.n, "duration", time.Since(start), "error", err)
 		}
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
 	if debug {
-		c.log.DebugContext(ctx, "heepr: attempt", "op", op, "method", req.Method, "path", req.URL.Path,
-			"attempt", attempt, "status", res.StatusCode, "request_id", capServerString(res.Header.Get("X-Request-Id")), "duration", time.Since(start))
+		c.log.DebugContext(ctx, "heepr: attempt", "op", at.op, "method", req.Method, "path", req.URL.Path,
+			"attempt", at.n, "status", res.StatusCode, "request_id", capServerString(res.Header.Get("X-Request-Id")), "duration", time.Since(start))
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return c.redactError(herrors.FromResponse(res))
+		return res, c.redactError(herrors.FromResponse(res))
 	}
 	err = handle(res) // inside the attempt's timeout: reading the answer is part of it
 	if cause := context.Cause(send.Context()); err != nil && errors.As(cause, new(*answerTimeoutError)) && ctx.Err() == nil {
-		return cause
+		return res, cause
 	}
-	return c.redactError(err)
+	return res, c.redactError(err)
+}
+
+// requestIDOf is the request id an error of the platform carries, "" for
+// none.
+func requestIDOf(err error) string {
+	if apiErr, ok := errors.AsType[*herrors.APIError](err); ok {
+		return apiErr.RequestID
+	}
+	if ire, ok := errors.AsType[*herrors.InvalidResponseError](err); ok {
+		return ire.RequestID
+	}
+	return ""
 }
 
 // redactError passes what the server wrote into an error through the

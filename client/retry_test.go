@@ -44,14 +44,16 @@ func calls() []call {
 		{
 			name: "decline", method: http.MethodPost, path: "/orders/{id}/decline",
 			do: func(ctx context.Context, c *client.Client, order string) error {
-				return c.Decline(ctx, order, models.DeclineReasonCapacity, "")
+				_, err := c.Decline(ctx, order, client.DeclineParams{Reason: models.DeclineReasonCapacity})
+				return err
 			},
 			effects: func(srv *heeprtest.Server, order string) int { return len(srv.Declines(order)) },
 		},
 		{
 			name: "progress", method: http.MethodPost, path: "/status",
 			do: func(ctx context.Context, c *client.Client, order string) error {
-				return c.ReportProgress(ctx, order, 50, "")
+				_, err := c.ReportProgress(ctx, order, client.ProgressParams{Percent: 50})
+				return err
 			},
 			effects: func(srv *heeprtest.Server, order string) int { return len(srv.Progress(order)) },
 		},
@@ -204,7 +206,7 @@ func TestWriteWithoutKeyRetriedOnDialError(t *testing.T) {
 		hc := &http.Client{Transport: &dialFails{next: srv.HTTPClient().Transport}}
 		c, err := client.New(client.WithHTTPClient(hc))
 		require.NoError(t, err)
-		_, err = c.Register(context.Background(), a.BootstrapToken.Reveal(), a.ID)
+		_, err = c.Register(context.Background(), a.BootstrapToken, a.ID)
 		require.NoError(t, err)
 		order := srv.PlaceOrder(a.ID, models.Order{})
 
@@ -254,10 +256,12 @@ func TestIdempotencyScope(t *testing.T) {
 	srv, a, c := registered(t)
 	o1, o2 := srv.PlaceOrder(a.ID, models.Order{}), srv.PlaceOrder(a.ID, models.Order{})
 	run := func(scope string) []string {
-		ctx := client.WithIdempotencyScope(context.Background(), scope)
-		require.NoError(t, c.ReportProgress(ctx, o1, 10, ""))
-		require.NoError(t, c.ReportProgress(ctx, o1, 20, ""))
-		_, err := c.Deliver(ctx, o2, client.Delivery{Text: "x"})
+		ctx := client.NewIdempotencyScopeContext(context.Background(), scope)
+		_, err := c.ReportProgress(ctx, o1, client.ProgressParams{Percent: 10})
+		require.NoError(t, err)
+		_, err = c.ReportProgress(ctx, o1, client.ProgressParams{Percent: 20})
+		require.NoError(t, err)
+		_, err = c.Deliver(ctx, o2, client.Delivery{Text: "x"})
 		require.NoError(t, err)
 		reqs := srv.Requests()
 		var keys []string

@@ -26,15 +26,22 @@ const DefaultPollIntervalMinutes = int(models.DefaultCadence / time.Minute)
 // It is read-only: it never drains the event queue, which is why Connect
 // validates a stored key with it.
 func (c *Client) Skill(ctx context.Context, opts ...CallOption) (*models.Skill, error) {
-	req, err := raw.NewGetSkillRequest(c.server)
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("skill: %w", err)
 	}
 	var s models.Skill
-	err = c.do(ctx, "skill", req, callOptions(opts), c.attempt, func(res *http.Response) error {
-		return decodeJSON(res, &s, c.maxBody)
+	err = c.invoke(ctx, cc, OperationGetSkill, "", func(ctx context.Context, cc callConfig) error {
+		req, err := raw.NewGetSkillRequest(c.server)
+		if err != nil {
+			return err
+		}
+		return c.do(ctx, req, cc, c.attempt, func(res *http.Response) error {
+			s = models.Skill{} // a retried attempt starts afresh
+			return decodeJSON(res, &s, c.maxBody)
+		})
 	})
-	if err != nil {
+	if err = end(err); err != nil {
 		return nil, fmt.Errorf("skill: %w", err)
 	}
 	return &s, nil
@@ -58,27 +65,30 @@ func (c *Client) SkillFile(ctx context.Context, name models.SkillFileName, opts 
 	if err := checkPathID("skill file name", string(name)); err != nil {
 		return nil, fmt.Errorf("skill file: %w", err)
 	}
-	cc := callOptions(opts)
-	if name == models.SkillFileNameSkillJSON {
-		b, err := c.fetchSkillFile(ctx, string(name), cc, nil)
-		if err != nil {
-			return nil, fmt.Errorf("skill file %s: %w", name, err)
-		}
-		return b, nil
-	}
-	m, _, err := c.manifest(ctx, cc)
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("skill file %s: %w", name, err)
 	}
-	want, err := wantSHA256(m, string(name))
-	if err != nil {
-		return nil, fmt.Errorf("skill file %s: %w", name, err)
-	}
-	b, err := c.fetchSkillFile(ctx, string(name), cc, hashCheck(string(name), want))
-	if err != nil {
+	b, err := c.skillFile(ctx, name, cc)
+	if err = end(err); err != nil {
 		return nil, fmt.Errorf("skill file %s: %w", name, err)
 	}
 	return b, nil
+}
+
+func (c *Client) skillFile(ctx context.Context, name models.SkillFileName, cc callConfig) ([]byte, error) {
+	if name == models.SkillFileNameSkillJSON {
+		return c.fetchSkillFile(ctx, string(name), cc, nil)
+	}
+	m, _, err := c.manifest(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	want, err := wantSHA256(m, string(name))
+	if err != nil {
+		return nil, err
+	}
+	return c.fetchSkillFile(ctx, string(name), cc, hashCheck(string(name), want))
 }
 
 // SkillManifest returns skill.json, typed: the owner's poll cadence and a
@@ -87,8 +97,12 @@ func (c *Client) SkillFile(ctx context.Context, name models.SkillFileName, opts 
 // came (the poller clamps it). An answer that is not application/json, or not
 // a JSON object, is an error wrapping [herrors.ErrInvalidResponse].
 func (c *Client) SkillManifest(ctx context.Context, opts ...CallOption) (*models.SkillManifest, error) {
-	m, _, err := c.manifest(ctx, callOptions(opts))
+	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {
+		return nil, fmt.Errorf("skill file skill.json: %w", err)
+	}
+	m, _, err := c.manifest(ctx, cc)
+	if err = end(err); err != nil {
 		return nil, fmt.Errorf("skill file skill.json: %w", err)
 	}
 	return m, nil
@@ -126,30 +140,32 @@ func (c *Client) fetchSkillFile(ctx context.Context, name string, cc callConfig,
 	if err := checkPathID("skill file name", name); err != nil {
 		return nil, err
 	}
-	req, err := raw.NewGetSkillFileRequest(c.server, agentID, models.SkillFileName(name))
-	if err != nil {
-		return nil, err
-	}
-	accept, takes := skillMediaTypes(name)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
 	var out []byte
-	err = c.do(ctx, "skill file", req, cc, c.attempt, func(res *http.Response) error {
-		if err := checkMediaType(res, name, takes); err != nil {
-			return err
-		}
-		b, err := readAll(res, c.maxBody)
+	err := c.invoke(ctx, cc, OperationGetSkillFile, "", func(ctx context.Context, cc callConfig) error {
+		req, err := raw.NewGetSkillFileRequest(c.server, agentID, models.SkillFileName(name))
 		if err != nil {
 			return err
 		}
-		if check != nil {
-			if err := check(res, b); err != nil {
+		accept, takes := skillMediaTypes(name)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		return c.do(ctx, req, cc, c.attempt, func(res *http.Response) error {
+			if err := checkMediaType(res, name, takes); err != nil {
 				return err
 			}
-		}
-		out = b
-		return nil
+			b, err := readAll(res, c.maxBody)
+			if err != nil {
+				return err
+			}
+			if check != nil {
+				if err := check(res, b); err != nil {
+					return err
+				}
+			}
+			out = b
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ func altered(t *testing.T, alter *alterSkillFile) (*heeprtest.Server, heeprtest.
 	a := srv.AddAgent(heeprtest.Registered())
 	alter.next = srv.HTTPClient().Transport
 	c, err := client.New(client.WithHTTPClient(&http.Client{Transport: alter}),
-		client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID))
+		client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID))
 	require.NoError(t, err)
 	return srv, a, c
 }

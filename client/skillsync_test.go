@@ -183,7 +183,7 @@ func TestClient_SyncSkill_Interrupted(t *testing.T) {
 	// SKILL.md comes after RULES.md, and arrives corrupted.
 	alter := &alterSkillFile{next: srv.HTTPClient().Transport, file: "SKILL.md", body: func(b []byte) []byte { return append(b, '!') }}
 	broken, err := client.New(client.WithHTTPClient(&http.Client{Transport: alter}),
-		client.WithAPIKey(honest.APIKey().Reveal()), client.WithAgentID(a.ID))
+		client.WithAPIKey(honest.APIKey()), client.WithAgentID(a.ID))
 	require.NoError(t, err)
 	changed, err := broken.SyncSkill(ctx, dir)
 	require.Error(t, err)
@@ -216,11 +216,11 @@ func TestClient_SyncSkill_Errors(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), file)
 
-	anon := newClient(t, srv, client.WithAPIKey(c.APIKey().Reveal()))
+	anon := newClient(t, srv, client.WithAPIKey(c.APIKey()))
 	_, err = anon.SyncSkill(ctx, t.TempDir())
 	assert.ErrorIs(t, err, client.ErrNoAgentID)
 
-	small := newClient(t, srv, client.WithAPIKey(c.APIKey().Reveal()), client.WithAgentID(a.ID), client.WithMaxResponseBytes(100))
+	small := newClient(t, srv, client.WithAPIKey(c.APIKey()), client.WithAgentID(a.ID), client.WithMaxResponseBytes(100))
 	_, err = small.SyncSkill(ctx, t.TempDir())
 	assert.ErrorContains(t, err, "exceeds 100 bytes")
 }

@@ -126,7 +126,7 @@ func ExampleSentinel() {
 func Example_revokedOnThePlatform() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithHTTPClient(srv.HTTPClient()))
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
 
 	srv.RevokeKey(agent.ID) // the owner, from the dashboard
 	_, err := c.Events(context.Background())

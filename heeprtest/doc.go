@@ -10,7 +10,7 @@
 //	defer srv.Close()
 //	agent := srv.AddAgent()
 //	c, err := client.New(client.WithHTTPClient(srv.HTTPClient()))   // any base URL reaches the fake
-//	reg, err := c.Register(ctx, agent.BootstrapToken.Reveal(), agent.ID)
+//	reg, err := c.Register(ctx, agent.BootstrapToken, agent.ID)
 //	id := srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku"}) // queues new_order
 //	…
 //	assert.Empty(t, srv.Violations())

@@ -22,7 +22,7 @@ func ExampleNewServer() {
 		fmt.Println(err)
 		return
 	}
-	reg, err := c.Register(ctx, agent.BootstrapToken.Reveal(), agent.ID)
+	reg, err := c.Register(ctx, agent.BootstrapToken, agent.ID)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -52,7 +52,7 @@ func runChild(mode string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	c, err := client.New(client.WithBaseURL(os.Getenv(client.EnvBaseURL)),
-		client.WithAPIKey(os.Getenv(client.EnvAPIKey)), client.WithAgentID(os.Getenv(client.EnvAgentID)))
+		client.WithAPIKey(models.APIKey(os.Getenv(client.EnvAPIKey))), client.WithAgentID(os.Getenv(client.EnvAgentID)))
 	if err != nil {
 		return err
 	}

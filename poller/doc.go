@@ -30,7 +30,7 @@
 //     what nothing takes is reported to WithOnHandlerError with ErrUnhandled
 //     and logged at warn level.
 //   - No doubled writes: a handler's writes take idempotency keys derived from
-//     the event id (client.WithIdempotencyScope), so a handler replayed after a
+//     the event id (client.NewIdempotencyScopeContext), so a handler replayed after a
 //     crash repeats them and the platform keeps one effect.
 //   - Handlers run WithConcurrency at a time; events of one order one at a time
 //     in the order polled. Failures are retried, then reported; panics are

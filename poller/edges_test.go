@@ -57,7 +57,7 @@ func scriptedAgent(t testing.TB, bodies []string, opts ...client.Option) (*heepr
 	srv, a, _ := agent(t)
 	hc := srv.HTTPClient()
 	hc.Transport = &scripted{next: hc.Transport, bodies: bodies}
-	c, err := client.New(append([]client.Option{client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID)}, opts...)...)
+	c, err := client.New(append([]client.Option{client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID)}, opts...)...)
 	require.NoError(t, err)
 	return srv, a, c
 }
@@ -142,7 +142,7 @@ func TestEdgeHugeAnswerAllHandled(t *testing.T) {
 				rules := strings.Repeat("Deliver only original work. ", 6<<10/28)
 				srv := heeprtest.NewServer(heeprtest.WithRules(rules), heeprtest.WithoutRequestLog())
 				a := srv.AddAgent(heeprtest.Registered())
-				c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID))
+				c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID))
 				require.NoError(t, err)
 				const n = 1500
 				for range n {
@@ -214,7 +214,7 @@ func TestEdgeAnswerCutOffKeepsWhatWasRead(t *testing.T) {
 		hc := srv.HTTPClient()
 		hc.Transport = &cutTransport{next: hc.Transport, whole: whole, cut: cut}
 		rec := &records{}
-		c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID),
+		c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID),
 			client.WithLogger(slog.New(rec)))
 		require.NoError(t, err)
 		var got []string
@@ -469,7 +469,7 @@ func TestEdgeOddJournalEntries(t *testing.T) {
 			require.NoError(t, os.MkdirAll(pending, 0o700))
 			path := tt.make(pending)
 			rec := &records{}
-			c2, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()),
+			c2, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey),
 				client.WithAgentID(a.ID), client.WithLogger(slog.New(rec)))
 			require.NoError(t, err)
 			var handled []string
@@ -595,7 +595,7 @@ func TestEdgeShutdownIsVisible(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, a, _ := agent(t)
 		rec := &records{}
-		c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID),
+		c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID),
 			client.WithLogger(slog.New(rec)))
 		require.NoError(t, err)
 		p, err := poller.New(c, poller.Handlers{NewOrder: func(context.Context, models.NewOrderEvent) error {

@@ -18,7 +18,7 @@ import (
 func ExampleNew() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithAgentID(agent.ID),
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithAgentID(agent.ID),
 		client.WithHTTPClient(srv.HTTPClient()))
 	srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku about the sea"})
 
@@ -54,7 +54,7 @@ func ExampleNew() {
 func ExampleWithMiddleware() {
 	srv := heeprtest.NewServer()
 	agent := srv.AddAgent(heeprtest.Registered())
-	c, _ := client.New(client.WithAPIKey(agent.APIKey.Reveal()), client.WithAgentID(agent.ID),
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithAgentID(agent.ID),
 		client.WithHTTPClient(srv.HTTPClient()))
 	srv.PlaceOrder(agent.ID, models.Order{Brief: "a haiku about the sea"})
 	ctx, stop := context.WithCancel(context.Background())

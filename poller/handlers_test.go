@@ -290,7 +290,7 @@ func TestHandlerRetryDoesNotDoubleWrites(t *testing.T) {
 		srv, a, c := agent(t)
 		var calls atomic.Int32
 		p, err := poller.New(c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
-			if err := c.ReportProgress(ctx, ev.OrderID, 50, "half"); err != nil {
+			if _, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: 50, Message: "half"}); err != nil {
 				return err
 			}
 			if _, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: "done"}); err != nil {
@@ -330,7 +330,7 @@ func TestHeartbeatWhileHandlersWork(t *testing.T) {
 		p, err := poller.New(c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
 			for pct := 10; pct <= 100; pct += 10 {
 				time.Sleep(30 * time.Minute)
-				if err := c.ReportProgress(ctx, ev.OrderID, pct, ""); err != nil {
+				if _, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: pct}); err != nil {
 					return err
 				}
 			}
@@ -417,7 +417,7 @@ func TestDuplicateEventsSkipped(t *testing.T) {
 		// repeats the first non-empty poll answer.
 		hc := srv.HTTPClient()
 		hc.Transport = &repeatFirstBatch{next: hc.Transport}
-		c2, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(c.APIKey().Reveal()), client.WithAgentID(a.ID))
+		c2, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(c.APIKey()), client.WithAgentID(a.ID))
 		require.NoError(t, err)
 		p, err := poller.New(c2, poller.Handlers{NewOrder: func(context.Context, models.NewOrderEvent) error {
 			calls.Add(1)

@@ -35,7 +35,7 @@ func agent(t testing.TB, opts ...heeprtest.AgentOption) (*heeprtest.Server, heep
 	t.Helper()
 	srv := heeprtest.NewServer()
 	a := srv.AddAgent(append([]heeprtest.AgentOption{heeprtest.Registered()}, opts...)...)
-	c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID))
+	c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID))
 	require.NoError(t, err)
 	return srv, a, c
 }

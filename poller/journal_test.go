@@ -103,7 +103,7 @@ func TestJournalAcrossRuns(t *testing.T) {
 		hc := srv.HTTPClient()
 		rt := &repeatFirstBatch{next: hc.Transport}
 		hc.Transport = rt
-		c3, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID))
+		c3, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID))
 		require.NoError(t, err)
 		var calls atomic.Int32
 		p3, err := poller.New(c3, poller.Handlers{NewOrder: func(context.Context, models.NewOrderEvent) error {

@@ -39,7 +39,7 @@ func runAgent() error {
 		fmt.Printf(format+"\n", args...)
 	}
 	c, err := client.New(client.WithBaseURL(os.Getenv(client.EnvBaseURL)),
-		client.WithAPIKey(os.Getenv(client.EnvAPIKey)), client.WithAgentID(os.Getenv(client.EnvAgentID)))
+		client.WithAPIKey(models.APIKey(os.Getenv(client.EnvAPIKey))), client.WithAgentID(os.Getenv(client.EnvAgentID)))
 	if err != nil {
 		return err
 	}

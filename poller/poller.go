@@ -206,7 +206,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	}()
 
 	if p.cfg.statusUpdates {
-		if err := p.c.SetStatus(ctx, models.AgentStatusActive); err != nil {
+		if _, err := p.c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusActive}); err != nil {
 			if herrors.IsFatalAuth(err) {
 				return r.drain(ctx, cancelHandlers, fmt.Errorf("poller: %w", err))
 			}
@@ -474,7 +474,7 @@ func (r *run) handle(e entry) {
 		info.Attempt = attempt
 		ctx := NewContext(r.hctx, info)
 		if id := e.id(); id != "" {
-			ctx = client.WithIdempotencyScope(ctx, "heepr-event:"+id)
+			ctx = client.NewIdempotencyScopeContext(ctx, "heepr-event:"+id)
 		}
 		err := recovered(ctx, run, info)
 		if r.abandoned.Load() {
@@ -592,7 +592,7 @@ func (r *run) drain(ctx context.Context, cancelHandlers context.CancelFunc, err 
 	if err == nil && p.cfg.statusUpdates {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if serr := p.c.SetStatus(sctx, models.AgentStatusPaused); serr != nil {
+		if _, serr := p.c.SetStatus(sctx, client.StatusParams{Status: models.AgentStatusPaused}); serr != nil {
 			p.log.WarnContext(ctx, "heepr poller: could not post status paused", "error", serr)
 		}
 	}

@@ -46,7 +46,7 @@ func TestScale(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for _, a := range agents {
-			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey.Reveal()), client.WithAgentID(a.ID))
+			c, err := client.New(client.WithHTTPClient(hc), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID))
 			require.NoError(t, err)
 			p, err := poller.New(c, anyEvent, poller.WithOnPoll(onPoll))
 			require.NoError(t, err)

@@ -150,7 +150,7 @@ func TestWithSkillDir_FailedSyncRetried(t *testing.T) {
 				a := srv.AddAgent(heeprtest.Registered())
 				tr := &corruptRules{next: srv.HTTPClient().Transport}
 				rec := &records{}
-				c, err := client.New(client.WithHTTPClient(&http.Client{Transport: tr}), client.WithAPIKey(a.APIKey.Reveal()),
+				c, err := client.New(client.WithHTTPClient(&http.Client{Transport: tr}), client.WithAPIKey(a.APIKey),
 					client.WithAgentID(a.ID), client.WithLogger(slog.New(rec)))
 				require.NoError(t, err)
 				dir := t.TempDir()
@@ -198,7 +198,7 @@ func hashOf(s string) string {
 
 func TestWithSkillDir_Refused(t *testing.T) {
 	srv, a, c := agent(t)
-	anon, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()))
+	anon, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey))
 	require.NoError(t, err)
 	tests := []struct {
 		name string

@@ -41,7 +41,7 @@ func TestRepeatedErrorsLoggedOnceAMinute(t *testing.T) {
 		a := srv.AddAgent(heeprtest.Registered(), heeprtest.Cadence(1))
 		var out syncBuffer
 		logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()),
+		c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey),
 			client.WithAgentID(a.ID), client.WithLogger(logger))
 		require.NoError(t, err)
 		p, err := poller.New(c, anyEvent, poller.WithoutSkillCheck(), poller.WithCadence(time.Minute))

@@ -106,7 +106,7 @@ func TestSoak(t *testing.T) {
 			}
 			agents[i] = srv.AddAgent(opts...)
 			a := agents[i]
-			c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey.Reveal()),
+			c, err := client.New(client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey),
 				client.WithAgentID(a.ID), client.WithRetry(client.RetryPolicy{MaxAttempts: 6}))
 			require.NoError(t, err)
 			p, err := poller.New(c, handlers(c, led), poller.WithJournal(t.TempDir()),
@@ -250,11 +250,12 @@ func handlers(c *client.Client, led *ledger) poller.Handlers {
 		NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
 			switch {
 			case strings.HasPrefix(ev.Order.Brief, "DECLINE"):
-				return record(ctx, c.Decline(ctx, ev.OrderID, models.DeclineReasonCapacity, "fully booked"))
+				_, err := c.Decline(ctx, ev.OrderID, client.DeclineParams{Reason: models.DeclineReasonCapacity, Message: "fully booked"})
+				return record(ctx, err)
 			case ev.Order.State == models.OrderStatePendingAcceptance:
 				return record(ctx, nil) // work waits for the owner
 			}
-			if err := c.ReportProgress(ctx, ev.OrderID, 50, "writing"); err != nil {
+			if _, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: 50, Message: "writing"}); err != nil {
 				return err
 			}
 			return record(ctx, deliver(ctx, ev.OrderID, "a haiku for "+ev.OrderID))

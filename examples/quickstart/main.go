@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	acct := &account{w: stdout, start: time.Now()}
 	demo := *baseURL == ""
+	// A flag is a string; the SDK takes the token typed, so it prints redacted
+	// from here on.
+	bootstrap := models.BootstrapToken(*token)
 
 	var opts []client.Option
 	var srv *heeprtest.Server
@@ -86,7 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		srv = heeprtest.NewServer()
 		defer srv.Close()
 		a := srv.AddAgent()
-		*agentID, *token = a.ID, a.BootstrapToken.Reveal()
+		*agentID, bootstrap = a.ID, a.BootstrapToken
 		opts = append(opts, client.WithHTTPClient(srv.HTTPClient()))
 		acct.step("platform", 0, "heepr in process (heeprtest): agent %s with a one-time bootstrap token", a.ID)
 		if *keyFile == "" {
@@ -104,7 +107,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// STEP 0-2 of the skill: a stored key if it works, else register.
 	t := time.Now()
 	c, err := client.Connect(ctx, client.ConnectConfig{
-		KeyFile: *keyFile, AgentID: *agentID, BootstrapToken: models.BootstrapToken(*token),
+		KeyFile: *keyFile, AgentID: *agentID, BootstrapToken: bootstrap,
 	}, opts...)
 	if _, notSaved := errors.AsType[*client.KeyNotSavedError](err); notSaved {
 		fmt.Fprintln(os.Stderr, "ERROR", err) // the token is spent: keep running, and save the key where it says
@@ -187,7 +190,7 @@ func handlers(c *client.Client, acct *account, delivered chan<- string) poller.H
 		info, _ := poller.FromContext(ctx)
 		acct.step("event", 0, "%s %s for %s: %q", info.Kind, info.ID, order, brief)
 		t := time.Now()
-		if err := c.ReportProgress(ctx, order, 50, "writing"); err != nil {
+		if _, err := c.ReportProgress(ctx, order, client.ProgressParams{Percent: 50, Message: "writing"}); err != nil {
 			return err
 		}
 		acct.step("progress", time.Since(t), "POST /status: %s at 50%%", order)

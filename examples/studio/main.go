@@ -110,7 +110,11 @@ func (s *studio) newOrder(ctx context.Context, ev models.NewOrderEvent) error {
 	for _, word := range forbidden {
 		if strings.Contains(brief, word) {
 			s.log.WarnContext(ctx, "flagging an order against the rules", "order", ev.OrderID)
-			return s.c.Flag(ctx, ev.OrderID, models.FlagReasonPolicyViolation, "The brief asks for "+word+" work.")
+			_, err := s.c.Flag(ctx, ev.OrderID, client.FlagParams{
+				Reason:  models.FlagReasonPolicyViolation,
+				Message: "The brief asks for " + word + " work.",
+			})
+			return err
 		}
 	}
 	if ev.Order.State == models.OrderStatePendingAcceptance {
@@ -119,7 +123,11 @@ func (s *studio) newOrder(ctx context.Context, ev models.NewOrderEvent) error {
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		return s.c.Decline(ctx, ev.OrderID, models.DeclineReasonCapacity, "Fully booked right now; please try again tomorrow.")
+		_, err := s.c.Decline(ctx, ev.OrderID, client.DeclineParams{
+			Reason:  models.DeclineReasonCapacity,
+			Message: "Fully booked right now; please try again tomorrow.",
+		})
+		return err
 	}
 	defer func() { <-s.slots }()
 
@@ -175,7 +183,7 @@ func (s *studio) work(ctx context.Context, order, brief string, refs []string, r
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if err := s.c.ReportProgress(ctx, order, 25*quarter, fmt.Sprintf("step %d of 4", quarter)); err != nil {
+		if _, err := s.c.ReportProgress(ctx, order, client.ProgressParams{Percent: 25 * quarter, Message: fmt.Sprintf("step %d of 4", quarter)}); err != nil {
 			return err
 		}
 	}

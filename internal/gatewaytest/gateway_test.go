@@ -82,18 +82,18 @@ func TestGateway(t *testing.T) {
 // revoked.
 func register(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *client.Client, agent heeprtest.Agent) models.BootstrapToken {
 	t.Helper()
-	reg, err := c.Register(ctx, agent.BootstrapToken.Reveal(), agent.ID)
+	reg, err := c.Register(ctx, agent.BootstrapToken, agent.ID)
 	require.NoError(t, err, "register through the gateway")
 	assert.Equal(t, agent.ID, reg.AgentID)
 	st, _ := srv.Agent(agent.ID)
 	require.True(t, st.LiveKey, "the fake holds a live key after register")
 
-	_, err = c.Register(ctx, agent.BootstrapToken.Reveal(), agent.ID)
+	_, err = c.Register(ctx, agent.BootstrapToken, agent.ID)
 	assert.ErrorIs(t, err, herrors.ErrBootstrapUsed, "the same token again")
 	assert.Equal(t, 401, lastStatus(t, srv, "/api/agent/register"))
 
 	spare := srv.IssueBootstrapToken(agent.ID)
-	_, err = c.Register(ctx, spare.Reveal(), agent.ID)
+	_, err = c.Register(ctx, spare, agent.ID)
 	assert.ErrorIs(t, err, herrors.ErrActiveKeyExists, "a fresh token while a key is live")
 	assert.Equal(t, 409, lastStatus(t, srv, "/api/agent/register"))
 	assert.Equal(t, reg.APIKey.Reveal(), c.APIKey().Reveal(), "a refused register leaves the client's key alone")
@@ -160,7 +160,7 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 			saw(ev.ID, ev.Kind)
 			switch ev.OrderID {
 			case ord1:
-				if err := c.ReportProgress(ctx, ord1, 50, "drafting"); err != nil {
+				if _, err := c.ReportProgress(ctx, ord1, client.ProgressParams{Percent: 50, Message: "drafting"}); err != nil {
 					return err
 				}
 				_, err := c.Deliver(ctx, ord1, client.Delivery{
@@ -168,7 +168,8 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 				})
 				return err
 			case ord4:
-				return c.Flag(ctx, ord4, models.FlagReasonPolicyViolation, "asks to pass off another's work")
+				_, err := c.Flag(ctx, ord4, client.FlagParams{Reason: models.FlagReasonPolicyViolation, Message: "asks to pass off another's work"})
+				return err
 			}
 			return nil // ord3 waits for its scope change
 		},
@@ -186,7 +187,8 @@ func pollEveryKind(ctx context.Context, t *testing.T, srv *heeprtest.Server, fak
 		ScopeChange: func(ctx context.Context, ev models.ScopeChangeEvent) error {
 			defer func() { done <- ev.ID }()
 			saw(ev.ID, ev.Kind)
-			return c.Decline(ctx, ev.OrderID, models.DeclineReasonOutOfScope, "two are more than one")
+			_, err := c.Decline(ctx, ev.OrderID, client.DeclineParams{Reason: models.DeclineReasonOutOfScope, Message: "two are more than one"})
+			return err
 		},
 		Unknown: func(ctx context.Context, kind models.EventKind, _ json.RawMessage) error {
 			ev, _ := poller.FromContext(ctx)
@@ -334,7 +336,7 @@ func downloadOutsideGateway(ctx context.Context, t *testing.T, fakeOrigin string
 	u, err := url.Parse(att.URL)
 	require.NoError(t, err)
 	require.Equal(t, fakeOrigin, u.Scheme+"://"+u.Host, "the attachment is on the fake's host, not the gateway's")
-	direct, err := client.New(client.WithBaseURL(fakeOrigin+heeprtest.BasePath), client.WithAPIKey(c.APIKey().Reveal()),
+	direct, err := client.New(client.WithBaseURL(fakeOrigin+heeprtest.BasePath), client.WithAPIKey(c.APIKey()),
 		client.WithLogger(testLogger(t)))
 	require.NoError(t, err)
 	var buf bytes.Buffer
@@ -364,7 +366,8 @@ func retries(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *client
 	agentID := c.AgentID()
 	had := len(srv.Statuses(agentID))
 	start = time.Now()
-	require.NoError(t, c.SetStatus(ctx, models.AgentStatusActive), "the write gets through after the 503")
+	_, err = c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusActive})
+	require.NoError(t, err, "the write gets through after the 503")
 	assert.GreaterOrEqual(t, time.Since(start), time.Second, "Retry-After honoured")
 	reqs = requestsTo(srv, "/api/status")[n:]
 	if assert.Len(t, reqs, 2, "the fake saw the write and its retry") {
@@ -385,12 +388,12 @@ func refusedKeys(ctx context.Context, t *testing.T, srv *heeprtest.Server, c *cl
 	assert.Equal(t, 401, lastStatus(t, srv, "/api/events"))
 
 	old := c.APIKey().Reveal()
-	reg, err := c.Register(ctx, spare.Reveal(), agentID)
+	reg, err := c.Register(ctx, spare, agentID)
 	require.NoError(t, err, "the token refused with active_key_exists was not consumed")
 	assert.NotEqual(t, old, reg.APIKey.Reveal())
 
 	require.True(t, srv.ExpireKey(agentID))
-	err = c.SetStatus(ctx, models.AgentStatusPaused)
+	_, err = c.SetStatus(ctx, client.StatusParams{Status: models.AgentStatusPaused})
 	assert.ErrorIs(t, err, herrors.ErrKeyExpired)
 	assert.Equal(t, 401, lastStatus(t, srv, "/api/status"))
 }
