@@ -52,7 +52,7 @@ func (c *Client) Events(ctx context.Context, opts ...CallOption) ([]models.Event
 				return fmt.Errorf("event %d: %w", len(events), &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"})
 			}
 			var ev models.Event
-			if !json.Valid(el.Raw) || ev.UnmarshalJSON(el.Raw) != nil {
+			if ev.UnmarshalJSON(el.Raw) != nil { // it checks the syntax
 				return fmt.Errorf("decode %d response: event %d is not valid JSON", res.StatusCode, len(events))
 			}
 			events = append(events, ev)
@@ -154,10 +154,8 @@ func (c *Client) StreamEvents(ctx context.Context, fn func(PolledEvent) error, o
 			switch {
 			case el.Truncated:
 				pe.Err = &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"}
-			case !json.Valid(el.Raw):
+			case pe.Event.UnmarshalJSON(el.Raw) != nil: // it checks the syntax
 				pe.Err = errors.New("not valid JSON")
-			default:
-				pe.Err = pe.Event.UnmarshalJSON(el.Raw)
 			}
 			if err := fn(pe); err != nil {
 				return final(err)
