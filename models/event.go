@@ -321,7 +321,7 @@ func encodeUnknown(u UnknownEvent) ([]byte, error) {
 		}
 		return json.Marshal(EventHeader{ID: u.ID, Kind: u.Kind, CreatedAt: u.CreatedAt, OrderID: u.OrderID})
 	}
-	if !json.Valid(u.Raw) {
+	if !validJSON(u.Raw) {
 		return nil, errors.New("an UnknownEvent whose Raw is not valid JSON")
 	}
 	got, err := Event{raw: u.Raw}.Value()
@@ -394,7 +394,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // fails only when b is not valid JSON; whether b is an event is for Value and
 // Header to say.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	if !json.Valid(b) {
+	if !validJSON(b) {
 		return errors.New("models.Event: not valid JSON")
 	}
 	e.raw = bytes.Clone(b)
