@@ -181,6 +181,23 @@ func BenchmarkDecodeEvents(b *testing.B) {
 			}
 		}
 	})
+	// Value alone, over events polled once before the timer: the decode that
+	// sdk-events-value adds to Events, to set beside baseline's.
+	b.Run("sdk-value-only", func(b *testing.B) {
+		events, err := c.Events(context.Background())
+		if err != nil || len(events) != 1000 {
+			b.Fatal(err, len(events))
+		}
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, ev := range events {
+				if _, err := ev.Value(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 	b.Run("baseline", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
