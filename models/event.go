@@ -253,8 +253,9 @@ func locate(raw []byte, t reflect.Type) (string, json.RawMessage) {
 //
 // A pointer to a variant is read as the variant; a nil variant, a nil
 // pointer, and a type from outside package models (one that embeds a variant)
-// are refused. For every variant v that NewEvent accepts, Value of the result
-// returns v, with its Kind set.
+// are refused. Value of the result reads back the variant NewEvent was given,
+// with its Kind set (an UnknownEvent with its Raw, the event's JSON), and its
+// times as their JSON reads them back (RFC 3339, no monotonic clock reading).
 func NewEvent(v EventVariant) (Event, error) {
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
