@@ -72,7 +72,7 @@ type PolledEvent struct {
 	// Index is the element's place in the answer, from 0.
 	Index int
 	// Event is the element, when Err is nil. It is valid JSON, but may be of
-	// any shape: decoding its header or its kind is the caller's to check.
+	// any shape: Event.Value reads it as its kind, or says why it cannot.
 	Event models.Event
 	// Raw is the element's bytes as they came: all of them, or the first
 	// WithMaxEventBytes of them when Err wraps ErrTooLarge (so not valid
