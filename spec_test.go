@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -321,7 +322,8 @@ func TestErrorCodes(t *testing.T) {
 // TestOpenSetsAreOpen: no schema anywhere in the spec is a closed enum, except
 // the one-value enums that pin each event variant's kind; every open set is a
 // string with x-extensible-enum; and the oapi-codegen configs exclude exactly
-// the open sets (internal/cmd/openenums writes them instead).
+// the open sets (internal/cmd/openenums writes them instead) and the event
+// union that models/event.go writes by hand.
 func TestOpenSetsAreOpen(t *testing.T) {
 	doc := loadSpec(t)
 	var open []string
@@ -380,8 +382,15 @@ func TestOpenSetsAreOpen(t *testing.T) {
 			}
 		}
 	}
+	// Besides the open sets, the event union is excluded: models/event.go
+	// writes Event and UnknownEvent by hand (a sealed EventVariant, Value and
+	// NewEvent), because the generated union decodes any variant from any
+	// event without checking its kind.
+	handWritten := []string{"Event", "UnknownEvent"}
 	sort.Strings(excluded)
-	assert.Equal(t, open, excluded, "models/oapi-codegen.yaml exclude-schemas must list exactly the open sets")
+	want := append(slices.Clone(open), handWritten...)
+	sort.Strings(want)
+	assert.Equal(t, want, excluded, "models/oapi-codegen.yaml exclude-schemas must list exactly the open sets and the hand-written event union")
 }
 
 // TestEventUnion: the union Event matches exactly one branch for every event,

@@ -35,8 +35,7 @@ func attachmentOf(t *testing.T, srv *heeprtest.Server, a heeprtest.Agent, c *cli
 	events, err := c.Events(context.Background())
 	require.NoError(t, err)
 	require.Len(t, events, 1)
-	ev, err := events[0].AsNewOrderEvent()
-	require.NoError(t, err)
+	ev := valueAs[models.NewOrderEvent](t, events[0])
 	require.Len(t, ev.Order.Attachments, 1)
 	return ev.Order.Attachments[0]
 }

@@ -56,7 +56,7 @@ func (c *Client) Events(ctx context.Context, opts ...CallOption) ([]models.Event
 					return fmt.Errorf("event %d: %w", len(events), &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"})
 				}
 				var ev models.Event
-				if !json.Valid(el.Raw) || ev.UnmarshalJSON(el.Raw) != nil {
+				if ev.UnmarshalJSON(el.Raw) != nil { // it checks the syntax
 					return fmt.Errorf("decode %d response: event %d is not valid JSON", res.StatusCode, len(events))
 				}
 				events = append(events, ev)
@@ -77,7 +77,7 @@ type PolledEvent struct {
 	// Index is the element's place in the answer, from 0.
 	Index int
 	// Event is the element, when Err is nil. It is valid JSON, but may be of
-	// any shape: decoding its header or its kind is the caller's to check.
+	// any shape: Event.Value reads it as its kind, or says why it cannot.
 	Event models.Event
 	// Raw is the element's bytes as they came: all of them, or the first
 	// WithMaxEventBytes of them when Err wraps ErrTooLarge (so not valid
@@ -163,10 +163,8 @@ func (c *Client) StreamEvents(ctx context.Context, fn func(PolledEvent) error, o
 				switch {
 				case el.Truncated:
 					pe.Err = &tooLargeError{size: el.Size, limit: c.maxEvent, option: "WithMaxEventBytes"}
-				case !json.Valid(el.Raw):
+				case pe.Event.UnmarshalJSON(el.Raw) != nil: // it checks the syntax
 					pe.Err = errors.New("not valid JSON")
-				default:
-					pe.Err = pe.Event.UnmarshalJSON(el.Raw)
 				}
 				if err := fn(pe); err != nil {
 					return final(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/heepr/heepr-go/client"
 	"github.com/heepr/heepr-go/heeprtest"
+	"github.com/heepr/heepr-go/models"
 )
 
 func TestMain(m *testing.M) {
@@ -86,4 +87,14 @@ func (l *logLines) String() string {
 
 func (l *logLines) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// valueAs reads ev as its kind and requires that kind to be T's.
+func valueAs[T models.EventVariant](t testing.TB, ev models.Event) T {
+	t.Helper()
+	v, err := ev.Value()
+	require.NoError(t, err)
+	got, ok := v.(T)
+	require.Truef(t, ok, "the event is a %T, not a %T", v, got)
+	return got
 }

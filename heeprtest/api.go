@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,29 +119,16 @@ func (a *api) PollEvents(ctx context.Context, _ server.PollEventsRequestObject) 
 	return batch, nil
 }
 
-// toEvent wraps a typed event in the union, making attachment URLs absolute.
-func toEvent(typed any, origin string) (models.Event, error) {
-	var ev models.Event
-	var err error
-	switch e := typed.(type) {
-	case models.NewOrderEvent:
-		e.Order.Attachments = append([]models.Attachment(nil), e.Order.Attachments...)
-		for i := range e.Order.Attachments {
-			e.Order.Attachments[i].URL = absolute(origin, e.Order.Attachments[i].URL)
+// toEvent encodes a queued event, making attachment URLs absolute.
+func toEvent(v models.EventVariant, origin string) (models.Event, error) {
+	if no, ok := v.(models.NewOrderEvent); ok {
+		no.Order.Attachments = slices.Clone(no.Order.Attachments)
+		for i := range no.Order.Attachments {
+			no.Order.Attachments[i].URL = absolute(origin, no.Order.Attachments[i].URL)
 		}
-		err = ev.FromNewOrderEvent(e)
-	case models.RevisionRequestEvent:
-		err = ev.FromRevisionRequestEvent(e)
-	case models.OwnerApprovedOrderEvent:
-		err = ev.FromOwnerApprovedOrderEvent(e)
-	case models.OwnerDeniedOrderEvent:
-		err = ev.FromOwnerDeniedOrderEvent(e)
-	case models.ScopeChangeEvent:
-		err = ev.FromScopeChangeEvent(e)
-	default:
-		err = fmt.Errorf("unknown event type %T", typed)
+		v = no
 	}
-	return ev, err
+	return models.NewEvent(v)
 }
 
 // orderFor returns the caller's order, or the envelope for an unknown order

@@ -97,3 +97,13 @@ func noViolations(t testing.TB, srv *heeprtest.Server) {
 
 // regexpKey finds an API key in a register answer.
 var regexpKey = regexp.MustCompile(`sk_live_[0-9a-f]{32}`)
+
+// valueAs reads ev as its kind and requires that kind to be T's.
+func valueAs[T models.EventVariant](t testing.TB, ev models.Event) T {
+	t.Helper()
+	v, err := ev.Value()
+	require.NoError(t, err)
+	got, ok := v.(T)
+	require.Truef(t, ok, "the event is a %T, not a %T", v, got)
+	return got
+}

@@ -194,7 +194,7 @@ func (s *Server) headerLocked(orderID string, kind models.EventKind) (string, mo
 }
 
 // queueLocked queues a typed event for the order's agent and returns its id.
-func (s *Server) queueLocked(o *order, id string, ev any) string {
+func (s *Server) queueLocked(o *order, id string, ev models.EventVariant) string {
 	a := s.state.agents[o.agentID]
 	a.queue = append(a.queue, ev)
 	return id

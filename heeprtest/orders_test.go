@@ -237,9 +237,7 @@ func TestManualAcceptance(t *testing.T) {
 	require.NotEmpty(t, srv.ApproveOrder(ord, "go"))
 	events, _ := poll(t, c)
 	require.Len(t, events, 2)
-	kind, err := events[1].Discriminator()
-	require.NoError(t, err)
-	assert.Equal(t, string(models.EventKindOwnerApprovedOrder), kind)
+	valueAs[models.OwnerApprovedOrderEvent](t, events[1])
 	res = deliverJSON(t, c, ord, "", models.DeliveryPayload{Text: "now"})
 	assert.Equal(t, http.StatusAccepted, res.StatusCode(), "%s", res.Body)
 
@@ -259,8 +257,7 @@ func TestRevisionRequest(t *testing.T) {
 	srv.RequestRevision(ord, "make it rhyme")
 	events, _ := poll(t, c)
 	require.Len(t, events, 1)
-	rr, err := events[0].AsRevisionRequestEvent()
-	require.NoError(t, err)
+	rr := valueAs[models.RevisionRequestEvent](t, events[0])
 	assert.Equal(t, "make it rhyme", rr.Brief)
 	assert.Equal(t, 1, rr.Revision)
 	assert.Equal(t, 1, rr.RevisionsAllowed)
@@ -324,8 +321,7 @@ func TestAttachments(t *testing.T) {
 
 	events, _ := poll(t, c)
 	require.Len(t, events, 1)
-	no, err := events[0].AsNewOrderEvent()
-	require.NoError(t, err)
+	no := valueAs[models.NewOrderEvent](t, events[0])
 	require.Len(t, no.Order.Attachments, 1)
 	got := no.Order.Attachments[0]
 	assert.Equal(t, "https://heepr.ai/files/att_1", got.URL, "absolute, on the host the client polled")

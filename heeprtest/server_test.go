@@ -197,8 +197,7 @@ func TestEventsDrainOnNextPoll(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"evt_1", "evt_2"}, []string{h0.ID, h1.ID}, "oldest first")
 	assert.Equal(t, models.EventKindNewOrder, h0.Kind)
-	no, err := events[0].AsNewOrderEvent()
-	require.NoError(t, err)
+	no := valueAs[models.NewOrderEvent](t, events[0])
 	assert.Equal(t, "a haiku", no.Order.Brief)
 	assert.NotEmpty(t, no.Rules, "work-assignment events echo the rules")
 

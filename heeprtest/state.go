@@ -57,7 +57,7 @@ type agent struct {
 	status     models.AgentStatus
 	liveKey    string // "" when the agent has no live key
 	lastPoll   time.Time
-	queue      []any // typed events (models.NewOrderEvent…), oldest first
+	queue      []models.EventVariant // typed events, oldest first
 	// lastAnswer is the last non-empty poll answer's events, for FaultRepeatEvents.
 	lastAnswer []json.RawMessage
 	statuses   []StatusReport

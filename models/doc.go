@@ -1,7 +1,8 @@
 // Package models holds the heepr wire types, generated from openapi.yaml by
 // oapi-codegen (models.gen.go; never edit it, change the spec and run
-// go generate), and the few hand-written types the spec maps to: APIKey and
-// BootstrapToken, which print redacted in every form.
+// go generate), and the few hand-written types: APIKey and BootstrapToken,
+// which print redacted in every form, and the event union (Event,
+// EventVariant, UnknownEvent).
 //
 // It holds the schemas only. What only the operations use (RegisterAgentParams
 // and the other parameters, the request-body aliases, the aliases of the
@@ -11,17 +12,23 @@
 // The types are shared by both sides of the wire: the SDK's client decodes
 // them, heepr's own Go services and the heeprtest fake encode them.
 //
-// Events arrive as the union Event. Switch on its kind, never on which As…
-// method succeeds: the generated As… methods decode any JSON object into any
-// variant without checking the kind.
+// Events arrive as [Event]: the event's JSON as it came, whatever its kind.
+// [Event.Value] reads it as its kind, once, into an [EventVariant]: one of the
+// five known event types, or [UnknownEvent] (with the raw JSON) for a kind
+// this SDK does not know yet. A type switch is the whole dispatch:
 //
-//	kind, err := ev.Discriminator()
-//	switch EventKind(kind) {
-//	case EventKindNewOrder:
-//		order, err := ev.AsNewOrderEvent()
+//	v, err := ev.Value()
+//	if err != nil { // not an event, or a known kind whose body does not decode
 //		…
-//	default: // a kind this SDK does not know yet: keep ev.Raw()
 //	}
+//	switch v := v.(type) {
+//	case NewOrderEvent:
+//		… v.Order.Brief
+//	case UnknownEvent: // a kind this SDK does not know yet: keep v.Raw
+//	}
+//
+// [NewEvent] builds an Event from a variant, for heepr's services and for
+// tests; it sets the kind from the variant's type.
 //
 // In the spec every variant pins its kind and [UnknownEvent] takes any other
 // kind, so a validator or a generator that ignores the discriminator still

@@ -649,3 +649,46 @@ func TestEdgeElementNotAnEvent(t *testing.T) {
 		assert.ElementsMatch(t, [][]byte{[]byte(`[1,2]`), []byte(`"text"`)}, bad)
 	})
 }
+
+// An event of a known kind whose body does not read as that kind reaches
+// Default, with Value's error naming the event and the field, whether or not
+// its kind has a handler; the events around it reach theirs.
+func TestEdgeBodyNotItsKind(t *testing.T) {
+	for _, withHandler := range []bool{true, false} {
+		t.Run(fmt.Sprintf("handler=%v", withHandler), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, _, c := scriptedAgent(t, []string{answer(event("evt_1", ""), event("evt_2", `,"deadline":"tomorrow"`),
+					`{"id":"evt_3","kind":"order_rated","created_at":"2026-11-28T09:00:00Z","order_id":"ord_3","stars":5}`)})
+				var scoped, unknown []string
+				var defaulted []poller.EventInfo
+				h := poller.Handlers{
+					Unknown: func(_ context.Context, kind models.EventKind, raw json.RawMessage) error {
+						unknown = append(unknown, string(kind)+" "+string(raw))
+						return nil
+					},
+					Default: func(_ context.Context, ev poller.EventInfo) error { defaulted = append(defaulted, ev); return nil },
+				}
+				if withHandler {
+					h.ScopeChange = func(_ context.Context, ev models.ScopeChangeEvent) error { scoped = append(scoped, ev.ID); return nil }
+				}
+				p, err := poller.New(c, h, poller.WithConcurrency(1))
+				require.NoError(t, err)
+				stop := started(t, p)
+				synctest.Wait()
+				require.NoError(t, stop())
+
+				if withHandler {
+					assert.Equal(t, []string{"evt_1"}, scoped)
+					require.Len(t, defaulted, 1)
+				} else {
+					require.Len(t, defaulted, 2, "evt_1 has no handler, evt_2 does not decode")
+					assert.NoError(t, defaulted[0].DecodeError)
+					defaulted = defaulted[1:]
+				}
+				assert.Equal(t, "evt_2", defaulted[0].ID)
+				assert.ErrorContains(t, defaulted[0].DecodeError, `decode scope_change event "evt_2": deadline "tomorrow"`)
+				assert.Equal(t, []string{`order_rated {"id":"evt_3","kind":"order_rated","created_at":"2026-11-28T09:00:00Z","order_id":"ord_3","stars":5}`}, unknown)
+			})
+		})
+	}
+}

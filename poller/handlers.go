@@ -110,31 +110,37 @@ func (h *Handlers) call(ctx context.Context, e entry, info EventInfo) (err error
 	if e.bad != nil {
 		return h.fallback(ctx, info, e.bad)
 	}
-	ev := e.event
-	switch e.header.Kind {
-	case models.EventKindNewOrder:
+	// Value reads the event as its kind, once; the type switch below is the
+	// whole dispatch. An event that does not read as its kind goes to Default
+	// with the reason, whether or not its kind has a handler.
+	v, err := e.event.Value()
+	if err != nil {
+		return h.fallback(ctx, info, err)
+	}
+	switch v := v.(type) {
+	case models.NewOrderEvent:
 		if h.NewOrder != nil {
-			return decodeThen(ctx, h, info, ev.AsNewOrderEvent, func(v models.NewOrderEvent) error { return h.NewOrder(ctx, v) })
+			return h.NewOrder(ctx, v)
 		}
-	case models.EventKindRevisionRequest:
+	case models.RevisionRequestEvent:
 		if h.RevisionRequest != nil {
-			return decodeThen(ctx, h, info, ev.AsRevisionRequestEvent, func(v models.RevisionRequestEvent) error { return h.RevisionRequest(ctx, v) })
+			return h.RevisionRequest(ctx, v)
 		}
-	case models.EventKindOwnerApprovedOrder:
+	case models.OwnerApprovedOrderEvent:
 		if h.OwnerApprovedOrder != nil {
-			return decodeThen(ctx, h, info, ev.AsOwnerApprovedOrderEvent, func(v models.OwnerApprovedOrderEvent) error { return h.OwnerApprovedOrder(ctx, v) })
+			return h.OwnerApprovedOrder(ctx, v)
 		}
-	case models.EventKindOwnerDeniedOrder:
+	case models.OwnerDeniedOrderEvent:
 		if h.OwnerDeniedOrder != nil {
-			return decodeThen(ctx, h, info, ev.AsOwnerDeniedOrderEvent, func(v models.OwnerDeniedOrderEvent) error { return h.OwnerDeniedOrder(ctx, v) })
+			return h.OwnerDeniedOrder(ctx, v)
 		}
-	case models.EventKindScopeChange:
+	case models.ScopeChangeEvent:
 		if h.ScopeChange != nil {
-			return decodeThen(ctx, h, info, ev.AsScopeChangeEvent, func(v models.ScopeChangeEvent) error { return h.ScopeChange(ctx, v) })
+			return h.ScopeChange(ctx, v)
 		}
-	default:
+	case models.UnknownEvent:
 		if h.Unknown != nil {
-			return h.Unknown(ctx, e.header.Kind, ev.Raw())
+			return h.Unknown(ctx, v.Kind, v.Raw)
 		}
 	}
 	return h.fallback(ctx, info, nil)
@@ -151,15 +157,4 @@ func (h *Handlers) fallback(ctx context.Context, info EventInfo, decodeErr error
 	}
 	info.DecodeError = decodeErr
 	return h.Default(NewContext(ctx, info), info)
-}
-
-// decodeThen dispatches on the kind already switched on (the generated As…
-// methods do not check it themselves); a payload that does not decode as its
-// kind goes to Default.
-func decodeThen[T any](ctx context.Context, h *Handlers, info EventInfo, as func() (T, error), then func(T) error) error {
-	v, err := as()
-	if err != nil {
-		return h.fallback(ctx, info, fmt.Errorf("decode %s event: %w", info.Kind, err))
-	}
-	return then(v)
 }

@@ -201,8 +201,7 @@ func TestControlOrders(t *testing.T) {
 			var batch models.EventBatch
 			require.NoError(t, json.Unmarshal(poll.body, &batch))
 			require.Len(t, batch.Events, 1)
-			no, err := batch.Events[0].AsNewOrderEvent()
-			require.NoError(t, err)
+			no := valueAs[models.NewOrderEvent](t, batch.Events[0])
 			assert.Equal(t, models.EventKindNewOrder, no.Kind)
 			assert.Equal(t, id, no.Order.ID)
 			assert.Equal(t, tt.want.Brief, no.Order.Brief)
@@ -335,4 +334,14 @@ func multipartDelivery(t *testing.T, name string, data []byte) (io.Reader, strin
 	require.NoError(t, err)
 	require.NoError(t, mw.Close())
 	return &buf, mw.FormDataContentType()
+}
+
+// valueAs reads ev as its kind and requires that kind to be T's.
+func valueAs[T models.EventVariant](t testing.TB, ev models.Event) T {
+	t.Helper()
+	v, err := ev.Value()
+	require.NoError(t, err)
+	got, ok := v.(T)
+	require.Truef(t, ok, "the event is a %T, not a %T", v, got)
+	return got
 }

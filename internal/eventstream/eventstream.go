@@ -281,14 +281,29 @@ func (r *Reader) value(keep int) (raw []byte, size int64, truncated bool, err er
 					continue // not part of the value: left for the caller
 				}
 			case inStr:
-				switch {
-				case escaped:
+				if escaped {
 					escaped = false
-				case b == '\\':
+					break
+				}
+				// Strings are most of an event's bytes: jump to the next
+				// quote or backslash (IndexByte is vectorized) instead of
+				// looking at every byte.
+				rest := chunk[n:]
+				q := bytes.IndexByte(rest, '"')
+				seg := rest
+				if q >= 0 {
+					seg = rest[:q]
+				}
+				switch bs := bytes.IndexByte(seg, '\\'); {
+				case bs >= 0:
+					n += bs
 					escaped = true
-				case b == '"':
+				case q >= 0:
+					n += q
 					inStr = false
 					end = depth == 0
+				default:
+					n = len(chunk) - 1 // the string goes on past this chunk
 				}
 			case b == '"':
 				inStr = true
