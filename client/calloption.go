@@ -137,14 +137,14 @@ func WithHeader(key, value string) CallOption {
 
 func checkHeader(key, value string) error {
 	if key == "" || strings.IndexFunc(key, func(r rune) bool { return !isTokenChar(r) }) >= 0 {
-		return fmt.Errorf("WithHeader: %q is not a valid header name", key)
+		return argErrorf("WithHeader: %q is not a valid header name", key)
 	}
 	canon := textproto.CanonicalMIMEHeaderKey(key)
 	if instead, ok := ownedHeader(canon); ok {
-		return fmt.Errorf("WithHeader: %s is the client's own header (%s)", canon, instead)
+		return argErrorf("WithHeader: %s is the client's own header (%s)", canon, instead)
 	}
 	if strings.ContainsAny(value, "\r\n\x00") {
-		return fmt.Errorf("WithHeader: the value of %s holds a line break or NUL", canon)
+		return argErrorf("WithHeader: the value of %s holds a line break or NUL", canon)
 	}
 	return nil
 }

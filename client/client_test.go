@@ -163,6 +163,7 @@ func TestInputRefusedBeforeAnyRequest(t *testing.T) {
 			err := tt.call()
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.ErrorIs(t, err, client.ErrInvalidArgument, "no retry can mend it")
 		})
 	}
 	assert.Len(t, srv.Requests(), before, "no request made")

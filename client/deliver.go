@@ -64,7 +64,7 @@ func (c *Client) Deliver(ctx context.Context, orderID string, d Delivery, opts .
 	}
 	p := d.payload()
 	if p.Message == "" && p.Text == "" && len(p.Links) == 0 && len(d.Files) == 0 {
-		return nil, fmt.Errorf("deliver %s: an empty delivery: give a message, text, links or files", orderID)
+		return nil, fmt.Errorf("deliver %s: %w", orderID, argErrorf("an empty delivery: give a message, text, links or files"))
 	}
 	ctx, cc, end, err := c.begin(ctx, opts)
 	if err != nil {

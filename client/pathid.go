@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"unicode"
 )
@@ -16,15 +17,15 @@ const maxPathID = 256
 func checkPathID(what, id string) error {
 	switch {
 	case id == "":
-		return fmt.Errorf("empty %s", what)
+		return argErrorf("empty %s", what)
 	case id == "." || id == "..":
-		return fmt.Errorf("%s %q is a dot segment, not an id", what, id)
+		return argErrorf("%s %q is a dot segment, not an id", what, id)
 	case len(id) > maxPathID:
-		return fmt.Errorf("%s of %d bytes, over the %d an id may have", what, len(id), maxPathID)
+		return argErrorf("%s of %d bytes, over the %d an id may have", what, len(id), maxPathID)
 	}
 	for _, r := range id {
 		if unicode.IsControl(r) {
-			return fmt.Errorf("%s %q holds a control character", what, id)
+			return argErrorf("%s %q holds a control character", what, id)
 		}
 	}
 	return nil
@@ -32,5 +33,22 @@ func checkPathID(what, id string) error {
 
 // paramError names a field of a method's params that cannot be sent, and why.
 func paramError(field, problem string) error {
-	return fmt.Errorf("%s %s", field, problem)
+	return argErrorf("%s %s", field, problem)
 }
+
+// ErrInvalidArgument is matched (with errors.Is) by every error of a call the
+// client refused before sending anything, because of the call's own arguments:
+// an empty or malformed id, a params field out of range, an empty delivery, a
+// header the client owns. The same call fails the same way every time, so
+// nothing retries it: the poller reports a handler that returns it at once,
+// without WithHandlerRetry's attempts. The error's text names the argument.
+var ErrInvalidArgument = errors.New("heepr: invalid argument")
+
+// argError is a refused argument: its text says which and why, and it matches
+// ErrInvalidArgument.
+type argError struct{ msg string }
+
+func (e *argError) Error() string        { return e.msg }
+func (e *argError) Is(target error) bool { return target == ErrInvalidArgument }
+
+func argErrorf(format string, a ...any) error { return &argError{msg: fmt.Sprintf(format, a...)} }

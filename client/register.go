@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -25,7 +24,7 @@ import (
 // token.
 func (c *Client) Register(ctx context.Context, token models.BootstrapToken, agentID string, opts ...CallOption) (*models.Registration, error) {
 	if token == "" {
-		return nil, errors.New("register: empty bootstrap token")
+		return nil, fmt.Errorf("register: %w", argErrorf("empty bootstrap token"))
 	}
 	if err := checkPathID("agent id", agentID); err != nil {
 		return nil, fmt.Errorf("register: %w", err)

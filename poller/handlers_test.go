@@ -435,3 +435,32 @@ func TestDuplicateEventsSkipped(t *testing.T) {
 		assert.Equal(t, int64(1), p.Stats().Duplicates)
 	})
 }
+
+// TestInvalidArgumentNotRetried: a handler whose write the client refused for
+// its own arguments fails the same way on every attempt, so it is reported at
+// once, not retried.
+func TestInvalidArgumentNotRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, a, c := agent(t)
+		var calls atomic.Int32
+		var reported []error
+		p, err := poller.New(c, poller.Handlers{
+			NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
+				calls.Add(1)
+				_, err := c.ReportProgress(ctx, ev.OrderID, client.ProgressParams{Percent: 140})
+				return err
+			},
+		}, poller.WithHandlerRetry(3, time.Second),
+			poller.WithOnHandlerError(func(_ context.Context, _ poller.EventInfo, err error) { reported = append(reported, err) }))
+		require.NoError(t, err)
+		srv.PlaceOrder(a.ID, models.Order{})
+		stop := started(t, p)
+		time.Sleep(time.Minute)
+		require.NoError(t, stop())
+
+		assert.Equal(t, int32(1), calls.Load(), "one attempt: a retry cannot mend an argument")
+		require.Len(t, reported, 1)
+		assert.ErrorIs(t, reported[0], client.ErrInvalidArgument)
+		assert.Contains(t, reported[0].Error(), "ProgressParams.Percent 140 is outside 0 to 100")
+	})
+}

@@ -88,7 +88,10 @@ func WithConcurrency(n int) Option {
 
 // WithHandlerRetry sets how often a failing handler runs for one event
 // (default 3 attempts) and the ceiling of the first backoff between runs
-// (default 1s, doubling, full jitter, capped at one minute).
+// (default 1s, doubling, full jitter, capped at one minute). A handler error
+// that no retry can mend runs once: a refusal of the platform that
+// herrors.IsRetryable rejects, or a call the client refused for its arguments
+// ([client.ErrInvalidArgument]).
 func WithHandlerRetry(attempts int, backoff time.Duration) Option {
 	return func(c *config) error {
 		if attempts < 1 || backoff < 0 {

@@ -526,8 +526,12 @@ func (r *run) unfinished(e entry) {
 	}
 }
 
-// worthRetrying: not a refusal of the platform that a retry cannot change.
+// worthRetrying: not a refusal of the platform that a retry cannot change,
+// nor a call the client refused for its own arguments.
 func worthRetrying(err error) bool {
+	if errors.Is(err, client.ErrInvalidArgument) {
+		return false
+	}
 	var apiErr *herrors.APIError
 	if errors.As(err, &apiErr) {
 		return herrors.IsRetryable(err)
