@@ -45,8 +45,8 @@ type Server struct {
 	idem       map[string]*idemEntry
 
 	lnMu    sync.Mutex
-	ln      net.Listener
 	httpSrv *http.Server
+	served  chan struct{} // closed when httpSrv's Serve has returned
 	url     string
 	closed  bool
 }
@@ -146,9 +146,15 @@ func (s *Server) URL() string {
 		s.recordViolation(Violation{Kind: ViolationControl, Err: fmt.Sprintf("listen on %s: %v", s.opts.addr, err), At: time.Now()})
 		return ""
 	}
-	s.ln = ln
-	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(ln) }()
+	// The goroutine gets its own copies: Close clears the fields under the
+	// lock, and Serve may not have started when it does.
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	s.httpSrv, s.served = hs, served
+	go func() {
+		defer close(served)
+		_ = hs.Serve(ln) // after Shutdown, Serve closes ln and returns at once
+	}()
 	s.url = "http://" + ln.Addr().String() + BasePath
 	return s.url
 }
@@ -163,12 +169,13 @@ func (s *Server) HTTPClient() *http.Client {
 }
 
 // Close stops the listener that URL started, if any, and waits for its
-// connections to end. It is safe to call more than once.
+// connections to end and for the goroutine serving them to return. It is safe
+// to call more than once, and right after URL.
 func (s *Server) Close() {
 	s.lnMu.Lock()
-	srv := s.httpSrv
+	srv, served := s.httpSrv, s.served
 	s.closed = true
-	s.httpSrv = nil
+	s.httpSrv, s.served, s.url = nil, nil, "" // URL answers "" from now on, as it says
 	s.lnMu.Unlock()
 	if srv == nil {
 		return
@@ -179,6 +186,7 @@ func (s *Server) Close() {
 	if err := srv.Shutdown(ctx); err != nil {
 		_ = srv.Close()
 	}
+	<-served
 }
 
 // nextID returns prefix_N, N counting from 1 per prefix, so ids are stable

@@ -389,3 +389,29 @@ func TestContentHashIsBareHex(t *testing.T) {
 		})
 	}
 }
+
+// Close right after URL, many times over: the goroutine URL starts must not
+// read the server's fields that Close clears (it once dereferenced a nil
+// *http.Server), and Close must wait for it. Run it under -race:
+//
+//	go test -race -run TestURLThenCloseInALoop ./heeprtest
+func TestURLThenCloseInALoop(t *testing.T) {
+	for range 50 {
+		srv := heeprtest.NewServer()
+		require.NotEmpty(t, srv.URL())
+		srv.Close()
+		assert.Empty(t, srv.URL(), "no listener after Close")
+	}
+	// Close from another goroutine while URL is starting one.
+	for range 20 {
+		srv := heeprtest.NewServer()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			srv.URL()
+		}()
+		srv.Close()
+		<-done
+		srv.Close()
+	}
+}
