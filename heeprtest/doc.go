@@ -32,7 +32,8 @@
 // as the platform of today would, 400 or 404, without a Violation. Time is time.Now, so in a synctest
 // bubble the fake clock drives token expiry and the online window. Ids count up
 // (agt_1, ord_1, evt_1…) and secrets come from a seeded generator, so output
-// is stable from run to run.
+// is stable from run to run; [WithRunID] puts a run's own id into order, event
+// and delivery ids, for a fake that restarts under an agent with a journal.
 //
 // Every request and response passes through kin-openapi against the embedded
 // spec. A request that breaks it is answered in the error envelope and

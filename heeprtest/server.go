@@ -58,6 +58,7 @@ type options struct {
 	noLog        bool
 	rules        string
 	logger       *slog.Logger
+	runID        string
 }
 
 // Option configures a Server.
@@ -67,6 +68,17 @@ type Option func(*options)
 // the faults given a Probability. The same seed gives the same secrets in the
 // same order, so Example output is stable; the default seed is 1.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
+
+// WithRunID puts id, letters and digits, into every order, event and delivery
+// id the fake makes: ord_<id>_1, evt_<id>_1, dlv_<id>_1. Without it those ids
+// are ord_1, evt_1, dlv_1, the same on every run, so that tests and Examples
+// print stable ids. Give each run of a long-lived fake a fresh id (heepr-fake
+// does): an agent's journal remembers the event ids it handled, and a restarted
+// fake that counted from evt_1 again would have its new orders skipped as
+// duplicates. Agent ids (agt_1…) never carry it, so scripts and key files keep
+// working across runs. An id of other characters is dropped, and recorded as a
+// control Violation.
+func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
 
 // WithAddr sets the address URL listens on (default 127.0.0.1:0, a free
 // loopback port).
@@ -98,6 +110,10 @@ func NewServer(opts ...Option) *Server {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	badRunID := !validRunID(o.runID)
+	if badRunID {
+		o.runID = ""
+	}
 	s := &Server{
 		opts:      o,
 		rng:       rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
@@ -125,8 +141,23 @@ func NewServer(opts ...Option) *Server {
 		s.writeError(w, r, apiError(models.ErrorCodeNotFound, "no such path: the API is served under "+BasePath))
 	}))
 	s.handler = s.front(mux)
+	if badRunID {
+		s.controlViolation("WithRunID: a run id is letters and digits only")
+	}
 	return s
 }
+
+func validRunID(id string) bool {
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// RunID returns the id WithRunID gave, "" when none.
+func (s *Server) RunID() string { return s.opts.runID }
 
 // Handler returns the fake as an http.Handler, serving the API under BasePath,
 // for mounting on a server of the caller's own.
@@ -190,9 +221,16 @@ func (s *Server) Close() {
 }
 
 // nextID returns prefix_N, N counting from 1 per prefix, so ids are stable
-// across runs (agt_1, ord_1, evt_1…). The caller holds s.mu.
+// across runs (agt_1, ord_1, evt_1…); orders, events and deliveries carry the
+// run id between (ord_<run>_1) when WithRunID gave one. The caller holds s.mu.
 func (s *Server) nextID(prefix string) string {
 	s.seq[prefix]++
+	switch prefix {
+	case "ord", "evt", "dlv":
+		if s.opts.runID != "" {
+			return fmt.Sprintf("%s_%s_%d", prefix, s.opts.runID, s.seq[prefix])
+		}
+	}
 	return fmt.Sprintf("%s_%d", prefix, s.seq[prefix])
 }
 

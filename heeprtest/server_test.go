@@ -415,3 +415,46 @@ func TestURLThenCloseInALoop(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// WithRunID puts the run's id into order, event and delivery ids, never into
+// agent ids; without it ids are the same on every run.
+func TestWithRunID(t *testing.T) {
+	tests := []struct {
+		name, runID                 string
+		wantOrder, wantEvent, wantD string
+		wantViolations              int
+	}{
+		{"none", "", "ord_1", "evt_1", "dlv_1", 0},
+		{"given", "r7x", "ord_r7x_1", "evt_r7x_1", "dlv_r7x_1", 0},
+		{"not letters and digits: dropped", "a_b", "ord_1", "evt_1", "dlv_1", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := heeprtest.NewServer(heeprtest.WithRunID(tt.runID))
+			a := srv.AddAgent(heeprtest.Registered())
+			assert.Equal(t, "agt_1", a.ID)
+			order := srv.PlaceOrder(a.ID, models.Order{})
+			assert.Equal(t, tt.wantOrder, order)
+			c := srv.HTTPClient()
+			req, err := http.NewRequest(http.MethodGet, "http://fake/api/events", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+a.APIKey.Reveal())
+			res, err := c.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.NoError(t, err)
+			assert.Contains(t, string(body), `"id":"`+tt.wantEvent+`"`)
+			req, err = http.NewRequest(http.MethodPost, "http://fake/api/orders/"+order+"/deliver", strings.NewReader(`{"text":"t"}`))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+a.APIKey.Reveal())
+			req.Header.Set("Content-Type", "application/json")
+			res, err = c.Do(req)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Len(t, srv.Deliveries(order), 1)
+			assert.Equal(t, tt.wantD, srv.Deliveries(order)[0].ID)
+			assert.Len(t, srv.Violations(), tt.wantViolations)
+		})
+	}
+}
