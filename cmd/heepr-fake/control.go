@@ -2,15 +2,17 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
@@ -25,19 +27,48 @@ const controlPath = "/_fake/"
 // with a curl line each.
 const controlUsage = `Control API (JSON; errors in the API's error envelope; loopback clients only
 unless -control-remote):
-  POST /_fake/agents/{id}/token     a fresh bootstrap token for the agent; the live key
-                                    stays, so registering with it answers 409
-                                    active_key_exists (201 {"agent_id","bootstrap_token"})
-  POST /_fake/agents/{id}/revoke    revoke the agent's live key: key_revoked
-                                    (200 {"agent_id","key_state"})
-  POST /_fake/agents/{id}/expire    expire the agent's live key: key_expired
-                                    (200 {"agent_id","key_state"})
-  POST /_fake/orders                place an order and queue its new_order:
-                                    {"agent_id","brief"} and optionally "scope", "tier",
-                                    "price" (points, or {"amount","currency"}), "deadline"
-                                    (RFC 3339) (201 {"order_id"})
-  GET  /_fake/deliveries?order_id=  the deliveries received for the order
-                                    (200 {"deliveries":[{"id","order_id","text","files"}]})
+  POST   /_fake/agents                  add an agent: {"agent_id"?, "cadence_minutes"? 1-60,
+                                        "manual_acceptance"?} (201 {"agent_id","bootstrap_token"})
+  POST   /_fake/agents/{id}/token       a fresh bootstrap token; the live key stays, so
+                                        registering with it answers 409 active_key_exists
+                                        (201 {"agent_id","bootstrap_token"})
+  POST   /_fake/agents/{id}/revoke      revoke the live key: key_revoked (200 {"agent_id","key_state"})
+  POST   /_fake/agents/{id}/expire      expire the live key: key_expired (200 {"agent_id","key_state"})
+  PUT    /_fake/agents/{id}/cadence     {"minutes": 1-60}, as skill.json advertises it
+                                        (200 {"agent_id","cadence_minutes"})
+  PUT    /_fake/skill/{file}            the body is the new SKILL.md, HEARTBEAT_EVENTS.md, RULES.md
+                                        or API.md of every agent (200 {"file","content_hash"})
+  POST   /_fake/orders                  place an order and queue its new_order: {"agent_id","brief"}
+                                        and optionally "scope", "tier", "price" (points, or
+                                        {"amount","currency"}), "deadline" (RFC 3339),
+                                        "revisions_allowed", "attachments" ([{"name","content_type"?,
+                                        "data_base64"} or {"path"}]); or multipart/form-data: an
+                                        "order" part of that JSON and "file" parts
+                                        (201 {"order_id","event_id","attachments"?})
+  POST   /_fake/orders/{id}/revision    the customer asks for a revision: {"brief"}
+  POST   /_fake/orders/{id}/approve     the owner approves a pending_acceptance order: {"note"?}
+  POST   /_fake/orders/{id}/deny        the owner denies the order: {"note"?}
+  POST   /_fake/orders/{id}/scope       the owner changes it: {"scope"?,"brief"?,"deadline"?}
+                                        (each 201 {"order_id","event_id"})
+  POST   /_fake/faults                  script a failure: {"op" (an operationId such as
+                                        "pollEvents", or "*"), "kind"? (status, drop-before-body,
+                                        drop-after-body, latency, truncate, non-json, unknown-event,
+                                        repeat-events), "status"?, "code"?, "retry_after_seconds"?,
+                                        "latency_ms"?, "times"? (-1: every request),
+                                        "probability"?, "event_kind"?} (201 the fault as read)
+  DELETE /_fake/faults                  clear the faults not yet used up (204)
+  GET    /_fake/deliveries?order_id=    the deliveries received, of one order or all
+                                        (200 {"deliveries":[{"id","order_id","text","files":[{"name",
+                                        "size","sha256","url"}],…}]})
+  GET    /_fake/deliveries/{id}/files/{name}   a delivered file's bytes
+  GET    /_fake/declines?order_id=      (200 {"declines":[…]}), and so /_fake/flags?order_id=,
+                                        /_fake/progress?order_id=, /_fake/statuses?agent_id=
+  GET    /_fake/requests?since=N        the API's request log after seq N, no secrets
+                                        (200 {"requests":[{"seq","time","method","path","status",
+                                        "agent_id","request_id"}],"next"})
+  GET    /_fake/violations              (200 {"violations":[…]})
+  POST   /_fake/reset                   forget orders, deliveries, logs, violations and faults;
+                                        agents and their keys stay (204)
 `
 
 // maxControlBody caps a control request's body: they are a few fields.
@@ -47,18 +78,39 @@ const maxControlBody = 64 << 10
 type control struct {
 	srv *heeprtest.Server
 	mux *http.ServeMux
+	ops map[string]operation // the API's operations by operationId, for faults
 }
 
 // newControl returns the control API's handler. Each route is a resource
 // under /_fake/ with a method, so that more (events, owner decisions, faults)
 // are added as routes of their own, without changing these.
 func newControl(srv *heeprtest.Server) http.Handler {
-	c := &control{srv: srv, mux: http.NewServeMux()}
+	c := &control{srv: srv, mux: http.NewServeMux(), ops: operations()}
+	c.mux.HandleFunc("POST /_fake/agents", c.addAgent)
 	c.mux.HandleFunc("POST /_fake/agents/{id}/token", c.issueToken)
 	c.mux.HandleFunc("POST /_fake/agents/{id}/revoke", c.endKey("revoke", "revoked", srv.RevokeKey))
 	c.mux.HandleFunc("POST /_fake/agents/{id}/expire", c.endKey("expire", "expired", srv.ExpireKey))
+	c.mux.HandleFunc("PUT /_fake/agents/{id}/cadence", c.setCadence)
+	c.mux.HandleFunc("PUT /_fake/skill/{file}", c.publishSkill)
+
 	c.mux.HandleFunc("POST /_fake/orders", c.placeOrder)
+	c.mux.HandleFunc("POST /_fake/orders/{id}/revision", c.requestRevision)
+	c.mux.HandleFunc("POST /_fake/orders/{id}/approve", c.approve)
+	c.mux.HandleFunc("POST /_fake/orders/{id}/deny", c.deny)
+	c.mux.HandleFunc("POST /_fake/orders/{id}/scope", c.changeScope)
+
+	c.mux.HandleFunc("POST /_fake/faults", c.injectFault)
+	c.mux.HandleFunc("DELETE /_fake/faults", c.clearFaults)
+
 	c.mux.HandleFunc("GET /_fake/deliveries", c.deliveries)
+	c.mux.HandleFunc("GET /_fake/deliveries/{id}/files/{name}", c.deliveryFile)
+	c.mux.HandleFunc("GET /_fake/declines", c.declines)
+	c.mux.HandleFunc("GET /_fake/flags", c.flags)
+	c.mux.HandleFunc("GET /_fake/progress", c.progress)
+	c.mux.HandleFunc("GET /_fake/statuses", c.statuses)
+	c.mux.HandleFunc("GET /_fake/requests", c.requests)
+	c.mux.HandleFunc("GET /_fake/violations", c.violations)
+	c.mux.HandleFunc("POST /_fake/reset", c.reset)
 	c.mux.HandleFunc(controlPath, c.notFound)
 	return c.mux
 }
@@ -67,14 +119,142 @@ func newControl(srv *heeprtest.Server) http.Handler {
 // mints tokens and revokes keys, and nothing authenticates it.
 func loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil || !ap.Addr().Unmap().IsLoopback() {
+		if !fromLoopback(r) {
 			writeError(w, http.StatusForbidden, models.ErrorCodeForbidden,
 				"the control API answers clients on this machine only (this one is %s); start heepr-fake with -control-remote to open it", r.RemoteAddr)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fromLoopback reports whether r comes from this machine.
+func fromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// agentIDPattern is what an agent id added by POST /_fake/agents may be: it
+// becomes a path segment of the API.
+var agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// addAgentRequest is the body of POST /_fake/agents; every field may be left out.
+type addAgentRequest struct {
+	AgentID          string `json:"agent_id"`
+	CadenceMinutes   *int   `json:"cadence_minutes"`
+	ManualAcceptance bool   `json:"manual_acceptance"`
+}
+
+// addAgent answers POST /_fake/agents: a new agent with a bootstrap token, as
+// an owner creates one from the dashboard.
+func (c *control) addAgent(w http.ResponseWriter, r *http.Request) {
+	var req addAgentRequest
+	if !decodeOptionalBody(w, r, &req) {
+		return
+	}
+	var opts []heeprtest.AgentOption
+	if req.AgentID != "" {
+		if !agentIDPattern.MatchString(req.AgentID) {
+			writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "agent_id %q: want 1 to 64 letters, digits, _ or -, such as agt_desk", req.AgentID)
+			return
+		}
+		if _, taken := c.srv.Agent(req.AgentID); taken {
+			writeError(w, http.StatusConflict, models.ErrorCodeConflict, "agent %s exists; POST /_fake/agents/%s/token issues it a fresh token", req.AgentID, req.AgentID)
+			return
+		}
+		opts = append(opts, heeprtest.AgentID(req.AgentID))
+	}
+	if req.CadenceMinutes != nil {
+		if err := checkCadence(*req.CadenceMinutes); err != nil {
+			writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "cadence_minutes: %v", err)
+			return
+		}
+		opts = append(opts, heeprtest.Cadence(*req.CadenceMinutes))
+	}
+	if req.ManualAcceptance {
+		opts = append(opts, heeprtest.ManualAcceptance())
+	}
+	a := c.srv.AddAgent(opts...)
+	if a.ID == "" {
+		writeError(w, http.StatusConflict, models.ErrorCodeConflict, "agent %s was added meanwhile", req.AgentID)
+		return
+	}
+	writeJSON(w, http.StatusCreated, tokenAnswer{a.ID, a.BootstrapToken.Reveal()})
+}
+
+// tokenAnswer is an agent's id and a bootstrap token, in full: the fake's
+// secrets are for printing.
+type tokenAnswer struct {
+	AgentID        string `json:"agent_id"`
+	BootstrapToken string `json:"bootstrap_token"`
+}
+
+// checkCadence holds a cadence to the spec's poll_interval_minutes, 1 to 60.
+func checkCadence(minutes int) error {
+	if minutes < 1 || minutes > 60 {
+		return fmt.Errorf("%d minutes: the platform's cadence is 1 to 60 minutes", minutes)
+	}
+	return nil
+}
+
+// setCadence answers PUT /_fake/agents/{id}/cadence: the poll cadence the
+// agent's skill.json advertises, and so its skill content_hash.
+func (c *control) setCadence(w http.ResponseWriter, r *http.Request) {
+	id, ok := c.agentOf(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Minutes *int `json:"minutes"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Minutes == nil {
+		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, `minutes is required: {"minutes": 5}`)
+		return
+	}
+	if err := checkCadence(*req.Minutes); err != nil {
+		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "minutes: %v", err)
+		return
+	}
+	c.srv.SetCadence(id, *req.Minutes)
+	writeJSON(w, http.StatusOK, struct {
+		AgentID        string `json:"agent_id"`
+		CadenceMinutes int    `json:"cadence_minutes"`
+	}{id, *req.Minutes})
+}
+
+// maxSkillFile caps a published skill file.
+const maxSkillFile = 1 << 20
+
+// publishSkill answers PUT /_fake/skill/{file}: the raw body is the file's new
+// content for every agent, as when the platform ships a new SKILL.md.
+func (c *control) publishSkill(w http.ResponseWriter, r *http.Request) {
+	name := models.SkillFileName(r.PathValue("file"))
+	switch name {
+	case models.SkillFileNameSkillMD, models.SkillFileNameHeartbeatEventsMD, models.SkillFileNameRulesMD, models.SkillFileNameAPIMD:
+	case models.SkillFileNameSkillJSON:
+		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "skill.json is written by the fake from the other files and the cadence: PUT /_fake/agents/{id}/cadence changes it")
+		return
+	default:
+		writeError(w, http.StatusNotFound, models.ErrorCodeNotFound, "no skill file %q: publish SKILL.md, HEARTBEAT_EVENTS.md, RULES.md or API.md", name)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSkillFile+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "read the body: %v", err)
+		return
+	}
+	if len(body) > maxSkillFile {
+		writeError(w, http.StatusRequestEntityTooLarge, models.ErrorCodeInvalidRequest, "%s is over %d bytes", name, maxSkillFile)
+		return
+	}
+	c.srv.PublishSkill(name, string(body))
+	writeJSON(w, http.StatusOK, struct {
+		File        string `json:"file"`
+		ContentHash string `json:"content_hash"`
+	}{string(name), sha256Hex(body)})
 }
 
 // agentOf returns the {id} of the path, answering 404 when there is no such agent.
@@ -96,10 +276,7 @@ func (c *control) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := c.srv.IssueBootstrapToken(id)
-	writeJSON(w, http.StatusCreated, struct {
-		AgentID        string `json:"agent_id"`
-		BootstrapToken string `json:"bootstrap_token"`
-	}{id, tok.Reveal()}) // the fake's secrets are for printing
+	writeJSON(w, http.StatusCreated, tokenAnswer{id, tok.Reveal()})
 }
 
 // endKey answers POST /_fake/agents/{id}/revoke or …/expire: the agent's live
@@ -119,114 +296,6 @@ func (c *control) endKey(verb, state string, end func(agentID string) bool) http
 			KeyState string `json:"key_state"`
 		}{id, state})
 	}
-}
-
-// orderRequest is the body of POST /_fake/orders. Fields left out get the
-// fake's defaults (heeprtest.Server.PlaceOrder).
-type orderRequest struct {
-	AgentID  string          `json:"agent_id"`
-	Brief    string          `json:"brief"`
-	Scope    string          `json:"scope"`
-	Tier     string          `json:"tier"`
-	Price    json.RawMessage `json:"price"`
-	Deadline string          `json:"deadline"`
-}
-
-// placeOrder answers POST /_fake/orders: an order placed as a customer does,
-// its new_order queued for the agent's next poll.
-func (c *control) placeOrder(w http.ResponseWriter, r *http.Request) {
-	var req orderRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	if req.AgentID == "" {
-		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, `agent_id is required: {"agent_id": "agt_1", "brief": "…"}`)
-		return
-	}
-	o := models.Order{Brief: req.Brief, Scope: req.Scope, Tier: req.Tier}
-	var err error
-	if o.Price, err = parsePrice(req.Price); err != nil {
-		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "price: %v", err)
-		return
-	}
-	if req.Deadline != "" {
-		if o.Deadline, err = time.Parse(time.RFC3339, req.Deadline); err != nil {
-			writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "deadline %q: want an RFC 3339 time such as 2026-12-01T09:00:00Z", req.Deadline)
-			return
-		}
-	}
-	if _, ok := c.srv.Agent(req.AgentID); !ok {
-		writeError(w, http.StatusNotFound, models.ErrorCodeNotFound, "no agent %q; the fake has %s", req.AgentID, strings.Join(c.srv.Agents(), ", "))
-		return
-	}
-	id := c.srv.PlaceOrder(req.AgentID, o)
-	if id == "" {
-		writeError(w, http.StatusInternalServerError, models.ErrorCodeInternalError, "the fake placed no order for %s", req.AgentID)
-		return
-	}
-	writeJSON(w, http.StatusCreated, struct {
-		OrderID string `json:"order_id"`
-	}{id})
-}
-
-// parsePrice reads a price as a number of points or as the spec's Price; a
-// missing one is the zero Price, which PlaceOrder fills in.
-func parsePrice(raw json.RawMessage) (models.Price, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return models.Price{}, nil
-	}
-	var p models.Price
-	var points int64
-	switch {
-	case json.Unmarshal(raw, &points) == nil:
-		p = models.Price{Amount: points, Currency: "points"}
-	case json.Unmarshal(raw, &p) == nil && p.Currency != "":
-	default:
-		return models.Price{}, fmt.Errorf(`%s: want a whole number of points or {"amount": 100, "currency": "points"}`, raw)
-	}
-	if p.Amount < 0 {
-		return models.Price{}, fmt.Errorf("%d is below zero", p.Amount)
-	}
-	return p, nil
-}
-
-// delivery is one delivery as GET /_fake/deliveries lists it.
-type delivery struct {
-	ID      string         `json:"id"`
-	OrderID string         `json:"order_id"`
-	Text    string         `json:"text"`
-	Files   []deliveryFile `json:"files"`
-}
-
-type deliveryFile struct {
-	Name   string `json:"name"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-}
-
-// deliveries answers GET /_fake/deliveries?order_id=…: what the fake accepted
-// for the order, oldest first; a retry with the same Idempotency-Key is one.
-func (c *control) deliveries(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("order_id")
-	if id == "" {
-		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "order_id is required: GET /_fake/deliveries?order_id=ord_1")
-		return
-	}
-	if _, ok := c.srv.Order(id); !ok {
-		writeError(w, http.StatusNotFound, models.ErrorCodeNotFound, "no order %q", id)
-		return
-	}
-	out := []delivery{} // [] rather than null when there is none
-	for _, d := range c.srv.Deliveries(id) {
-		files := []deliveryFile{}
-		for _, f := range d.Files {
-			files = append(files, deliveryFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256})
-		}
-		out = append(out, delivery{ID: d.ID, OrderID: d.OrderID, Text: d.Payload.Text, Files: files})
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Deliveries []delivery `json:"deliveries"`
-	}{out})
 }
 
 // notFound answers a request no route took: 405 with Allow when the path is
@@ -251,15 +320,33 @@ func (c *control) notFound(w http.ResponseWriter, r *http.Request) {
 // decodeBody reads a JSON object into v, refusing unknown members (a typo
 // would otherwise pass as a default) and trailing data.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody+1))
+	return decodeLimited(w, r, v, maxControlBody, false)
+}
+
+// decodeOptionalBody is decodeBody for a route whose fields are all optional:
+// an empty body is the empty object.
+func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeLimited(w, r, v, maxControlBody, true)
+}
+
+func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, emptyOK bool) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "read the body: %v", err)
 		return false
 	}
-	if len(body) > maxControlBody {
-		writeError(w, http.StatusRequestEntityTooLarge, models.ErrorCodeInvalidRequest, "the body is over %d bytes", maxControlBody)
+	if int64(len(body)) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, models.ErrorCodeInvalidRequest, "the body is over %d bytes", limit)
 		return false
 	}
+	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	return decodeJSON(w, body, v)
+}
+
+// decodeJSON decodes body into v as decodeBody does.
+func decodeJSON(w http.ResponseWriter, body []byte, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -271,6 +358,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

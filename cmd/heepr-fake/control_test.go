@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -178,7 +176,8 @@ func TestControlOrders(t *testing.T) {
 			a := srv.AddAgent(heeprtest.Registered())
 			ex := call(t, h, http.MethodPost, "/_fake/orders", "", strings.ReplaceAll(tt.body, "{agent}", a.ID))
 			require.Equal(t, http.StatusCreated, ex.status, "%s", ex.body)
-			id, _ := object(t, ex, "order_id")["order_id"].(string)
+			placed := object(t, ex, "order_id", "event_id")
+			id, _ := placed["order_id"].(string)
 			require.NotEmpty(t, id)
 
 			o, ok := srv.Order(id)
@@ -205,6 +204,7 @@ func TestControlOrders(t *testing.T) {
 			assert.Equal(t, models.EventKindNewOrder, no.Kind)
 			assert.Equal(t, id, no.Order.ID)
 			assert.Equal(t, tt.want.Brief, no.Order.Brief)
+			assert.Equal(t, placed["event_id"], no.ID, "the answer names the event queued")
 			assert.Empty(t, srv.Violations())
 		})
 	}
@@ -229,7 +229,6 @@ func TestControlRefusals(t *testing.T) {
 		{"order with a bad deadline", http.MethodPost, "/_fake/orders", `{"agent_id":"` + a.ID + `","deadline":"tomorrow"}`, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "deadline", ""},
 		{"order with a negative price", http.MethodPost, "/_fake/orders", `{"agent_id":"` + a.ID + `","price":-1}`, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "price", ""},
 		{"order with a price of another shape", http.MethodPost, "/_fake/orders", `{"agent_id":"` + a.ID + `","price":"ten"}`, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "price", ""},
-		{"deliveries without order_id", http.MethodGet, "/_fake/deliveries", "", http.StatusBadRequest, models.ErrorCodeInvalidRequest, "order_id", ""},
 		{"deliveries of an unknown order", http.MethodGet, "/_fake/deliveries?order_id=ord_404", "", http.StatusNotFound, models.ErrorCodeNotFound, "ord_404", ""},
 		{"orders read with GET", http.MethodGet, "/_fake/orders", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "POST", "POST"},
 		{"token read with GET", http.MethodGet, "/_fake/agents/" + a.ID + "/token", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "POST", "POST"},
@@ -277,11 +276,32 @@ func TestControlDeliveries(t *testing.T) {
 
 	ex = call(t, h, http.MethodGet, "/_fake/deliveries?order_id="+order, "", "")
 	require.Equal(t, http.StatusOK, ex.status, "%s", ex.body)
-	assert.JSONEq(t, `{"deliveries":[
-		{"id":"dlv_1","order_id":"`+order+`","text":"the work","files":[]},
-		{"id":"dlv_2","order_id":"`+order+`","text":"","files":[
-			{"name":"notes.txt","size":10,"sha256":"`+sha256Hex(data)+`"}]}
-	]}`, string(ex.body))
+	// The contract's fields, as tests outside this repository read them.
+	var got struct {
+		Deliveries []struct {
+			ID      string `json:"id"`
+			OrderID string `json:"order_id"`
+			Text    string `json:"text"`
+			Files   []struct {
+				Name, SHA256, URL string
+				Size              int64
+			} `json:"files"`
+		} `json:"deliveries"`
+	}
+	require.NoError(t, json.Unmarshal(ex.body, &got))
+	require.Len(t, got.Deliveries, 2)
+	assert.Equal(t, "dlv_1", got.Deliveries[0].ID)
+	assert.Equal(t, order, got.Deliveries[0].OrderID)
+	assert.Equal(t, "the work", got.Deliveries[0].Text)
+	assert.NotNil(t, got.Deliveries[0].Files, "[] rather than null")
+	assert.Empty(t, got.Deliveries[0].Files)
+	require.Len(t, got.Deliveries[1].Files, 1)
+	f := got.Deliveries[1].Files[0]
+	assert.Equal(t, "notes.txt", f.Name)
+	assert.Equal(t, int64(10), f.Size)
+	assert.Equal(t, sha256Hex(data), f.SHA256)
+	assert.Equal(t, "http://example.com/_fake/deliveries/dlv_2/files/notes.txt", f.URL)
+	assert.Contains(t, string(ex.body), `"files":[]`)
 	assert.Empty(t, srv.Violations())
 }
 
@@ -313,11 +333,6 @@ func TestControlIsLoopbackOnly(t *testing.T) {
 			assert.Equal(t, http.StatusOK, spec.status)
 		})
 	}
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // multipartDelivery is a multipart delivery of one file.

@@ -23,15 +23,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	heepr "github.com/heepr/heepr-go"
+	"github.com/heepr/heepr-go/client"
 	"github.com/heepr/heepr-go/heeprtest"
 	"github.com/heepr/heepr-go/models"
 )
@@ -50,8 +54,19 @@ func main() {
 	}
 }
 
-// run serves until ctx ends.
+// run runs the subcommand args name, or serves when there is none.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if args[0] == "serve" {
+			return serve(ctx, args[1:], stdout, stderr)
+		}
+		return runCommand(ctx, args[0], args[1:], stdout, stderr)
+	}
+	return serve(ctx, args, stdout, stderr)
+}
+
+// serve serves the fake until ctx ends, then prints a summary.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("heepr-fake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -59,17 +74,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (loopback only is wise: keys travel in clear text)")
-	agents := fs.Int("agents", 1, "agents to seed")
-	cadence := fs.Int("cadence", int(models.DefaultCadence/time.Minute), "poll cadence in minutes each agent's skill.json advertises")
+	agents := fs.Int("agents", 1, "agents to seed, at least 1")
+	cadence := fs.Int("cadence", int(models.DefaultCadence/time.Minute), "poll cadence in minutes each agent's skill.json advertises, 1 to 60")
 	orders := fs.Int("orders", 1, "orders to place for each agent at start")
 	seed := fs.Uint64("seed", 1, "seed for keys, tokens and random faults")
+	runID := fs.String("run-id", "", "letters and digits put into every order, event and delivery id (default: a fresh one each start, so an agent's journal never takes a new order for one it handled)")
+	maxFile := fs.Int64("max-file-bytes", 32<<20, "bytes of each delivered file kept for download")
 	verbose := fs.Bool("v", false, "log every request")
 	controlRemote := fs.Bool("control-remote", false, "serve the /_fake/ control API to clients on other machines too (it mints tokens and revokes keys, unauthenticated)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *agents < 0 || *orders < 0 {
-		return fmt.Errorf("-agents and -orders must not be negative")
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q: heepr-fake takes flags, or a command first (heepr-fake -h)", fs.Arg(0))
+	case *agents < 1:
+		return fmt.Errorf("-agents %d: seed at least one agent", *agents)
+	case *orders < 0:
+		return fmt.Errorf("-orders %d: must not be negative", *orders)
+	case checkCadence(*cadence) != nil:
+		return fmt.Errorf("-cadence: %w", checkCadence(*cadence))
+	case *maxFile < 0:
+		return fmt.Errorf("-max-file-bytes %d: must not be negative", *maxFile)
+	}
+	if *runID == "" {
+		*runID = newRunID()
+	} else if !runIDPattern.MatchString(*runID) {
+		return fmt.Errorf("-run-id %q: letters and digits only", *runID)
 	}
 
 	level := slog.LevelInfo
@@ -77,12 +108,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv := heeprtest.NewServer(heeprtest.WithSeed(*seed), heeprtest.WithLogger(logger))
+	srv := heeprtest.NewServer(heeprtest.WithSeed(*seed), heeprtest.WithLogger(logger),
+		heeprtest.WithRunID(*runID), heeprtest.WithMaxFileBytes(*maxFile))
 	defer srv.Close()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := listen(*addr)
 	if err != nil {
-		return fmt.Errorf("cannot listen: %w", err)
+		return err
 	}
 	hs := &http.Server{Handler: newHandler(srv, *controlRemote), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -97,17 +129,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		<-served
 	}()
 
-	url := "http://" + ln.Addr().String() + heeprtest.BasePath
-	fmt.Fprintf(stdout, "heepr-fake serving the heepr agent API at %s\n", url)
-	for range *agents {
+	// Every line but the exports is a shell comment, so the whole output can
+	// be sourced: heepr-fake > fake.env & … . ./fake.env
+	root := "http://" + ln.Addr().String()
+	url := root + heeprtest.BasePath
+	fmt.Fprintf(stdout, "# heepr-fake serving the heepr agent API at %s (run %s)\n", url, *runID)
+	var first heeprtest.Agent
+	for i := range *agents {
 		a := srv.AddAgent(heeprtest.Cadence(*cadence))
+		if i == 0 {
+			first = a
+		}
 		for range *orders {
 			srv.PlaceOrder(a.ID, models.Order{})
 		}
-		fmt.Fprintf(stdout, "agent %s bootstrap token %s\n", a.ID, a.BootstrapToken.Reveal())
+		fmt.Fprintf(stdout, "# agent %s bootstrap token %s\n", a.ID, a.BootstrapToken.Reveal())
 	}
-	fmt.Fprintf(stdout, "try: curl -s -X POST %s/agent/register -H 'Authorization: Bootstrap <token>' -H 'Content-Type: application/json' -d '{\"agent_id\":\"agt_1\"}'\n", url)
-	fmt.Fprintf(stdout, "spec at %s/openapi.yaml; control API at http://%s%s (heepr-fake -h lists its routes)\n", url, ln.Addr(), controlPath)
+	fmt.Fprintf(stdout, "export %s=%s\n", client.EnvBaseURL, url)
+	fmt.Fprintf(stdout, "export %s=%s\n", client.EnvAgentID, first.ID)
+	fmt.Fprintf(stdout, "export %s=%s\n", client.EnvBootstrapToken, first.BootstrapToken.Reveal()) // fake secrets print whole
+	fmt.Fprintf(stdout, "# dashboard at %s/\n", root)
+	fmt.Fprintf(stdout, "# place an order: heepr-fake order -fake %s -agent %s -brief 'a haiku about the sea'\n", root, first.ID)
+	fmt.Fprintf(stdout, "# spec at %s/openapi.yaml; control API at %s%s (heepr-fake -h lists its routes)\n", url, root, controlPath)
 
 	select {
 	case <-ctx.Done():
@@ -115,22 +158,67 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		served <- err // for the deferred shutdown
 		return fmt.Errorf("serve: %w", err)
 	}
-	if n := len(srv.Violations()); n > 0 {
-		fmt.Fprintf(stdout, "%d spec violations:\n", n)
-		for _, v := range srv.Violations() {
-			fmt.Fprintln(stdout, " ", v)
-		}
-	}
+	summarize(stdout, srv)
 	return nil
 }
 
+// runIDPattern is what -run-id may be: heeprtest.WithRunID's alphabet.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+
+// newRunID returns six random base-36 characters: a fresh id per start, so
+// that a restarted fake never makes an event id a journal has seen.
+func newRunID() string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 6)
+	for i := range b {
+		b[i] = digits[rand.IntN(len(digits))]
+	}
+	return string(b)
+}
+
+// listen listens on addr, saying plainly when the port is taken.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is in use, by another heepr-fake or another server: stop it, or pick another address with -addr 127.0.0.1:0 (any free port)", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// summarize prints what the fake saw, as shell comments, and each violation.
+func summarize(w io.Writer, srv *heeprtest.Server) {
+	orders := srv.Orders()
+	var deliveries, declines, flags int
+	for _, id := range orders {
+		deliveries += len(srv.Deliveries(id))
+		declines += len(srv.Declines(id))
+		flags += len(srv.Flags(id))
+	}
+	vs := srv.Violations()
+	fmt.Fprintf(w, "# heepr-fake stopped: %d agents, %d orders, %d deliveries, %d declines, %d flags, %d violations\n",
+		len(srv.Agents()), len(orders), deliveries, declines, flags, len(vs))
+	for _, v := range vs {
+		fmt.Fprintln(w, "#  ", v)
+	}
+}
+
 // usage heads -h's output.
-const usage = `Usage: heepr-fake [flags]
+const usage = `Usage: heepr-fake [serve] [flags]
+       heepr-fake <command> [-fake URL] [flags]   (heepr-fake <command> -h)
 
 heepr-fake serves the heepr agent API (the heeprtest fake platform) for curl,
 other languages and agents run as separate processes. Every request to the API
 is validated against openapi.yaml, which it serves at GET /api/openapi.yaml.
+It prints export lines for the first agent (HEEPR_BASE_URL, HEEPR_AGENT_ID,
+HEEPR_BOOTSTRAP_TOKEN) and the dashboard's URL; every other line is a shell
+comment. On SIGINT or SIGTERM it prints a summary and exits.
 
+Commands, each talking to a running fake's control API (-fake, default
+` + defaultFake + `, or $` + envFake + `):
+` + commandsUsage + `
 ` + controlUsage + `
 Flags:
 `

@@ -45,9 +45,9 @@ func fake(t *testing.T, agents int, args ...string) (string, map[string]string) 
 	tokens := map[string]string{}
 	for range agents {
 		require.True(t, lines.Scan())
-		f := strings.Fields(lines.Text()) // agent <id> bootstrap token <token>
-		require.Len(t, f, 5, lines.Text())
-		tokens[f[1]] = f[4]
+		f := strings.Fields(lines.Text()) // # agent <id> bootstrap token <token>
+		require.Len(t, f, 6, lines.Text())
+		tokens[f[2]] = f[5]
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	return url, tokens
@@ -165,7 +165,16 @@ func TestContractRoutes(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, status, "%s", body)
 	status, body = send(t, http.MethodGet, origin+"/_fake/deliveries?order_id="+placed.OrderID, "", "")
 	require.Equal(t, http.StatusOK, status, "%s", body)
-	assert.JSONEq(t, `{"deliveries": [{"id": "dlv_1", "order_id": "`+placed.OrderID+`", "text": "Grey waves fold on sand", "files": []}]}`, string(body))
+	var got struct {
+		Deliveries []map[string]any `json:"deliveries"`
+	}
+	require.NoError(t, json.Unmarshal(body, &got), "%s", body)
+	require.Len(t, got.Deliveries, 1)
+	d := got.Deliveries[0]
+	assert.Regexp(t, `^dlv_[0-9a-z]+_1$`, d["id"], "a delivery id of this run")
+	assert.Equal(t, placed.OrderID, d["order_id"])
+	assert.Equal(t, "Grey waves fold on sand", d["text"])
+	assert.Equal(t, []any{}, d["files"])
 }
 
 // -h says what heepr-fake serves beside the API, the control routes included.
@@ -175,8 +184,14 @@ func TestUsage(t *testing.T) {
 	require.True(t, errors.Is(err, flag.ErrHelp), "%v", err)
 	for _, want := range []string{
 		"GET /api/openapi.yaml",
-		"POST /_fake/agents/{id}/token", "POST /_fake/agents/{id}/revoke", "POST /_fake/agents/{id}/expire",
-		"POST /_fake/orders", "GET  /_fake/deliveries?order_id=",
+		"POST   /_fake/agents ", "POST   /_fake/agents/{id}/token", "POST   /_fake/agents/{id}/revoke",
+		"POST   /_fake/agents/{id}/expire", "PUT    /_fake/agents/{id}/cadence", "PUT    /_fake/skill/{file}",
+		"POST   /_fake/orders ", "POST   /_fake/orders/{id}/revision", "POST   /_fake/orders/{id}/approve",
+		"POST   /_fake/orders/{id}/deny", "POST   /_fake/orders/{id}/scope", "POST   /_fake/faults",
+		"DELETE /_fake/faults", "GET    /_fake/deliveries?order_id=", "GET    /_fake/deliveries/{id}/files/{name}",
+		"/_fake/declines?order_id=", "/_fake/flags?order_id=", "/_fake/progress?order_id=", "/_fake/statuses?agent_id=",
+		"GET    /_fake/requests?since=N", "GET    /_fake/violations", "POST   /_fake/reset",
+		"order      -agent ID -brief TEXT", "deliveries [-order ID]",
 		"-control-remote", "loopback",
 	} {
 		assert.Contains(t, stderr.String(), want)
