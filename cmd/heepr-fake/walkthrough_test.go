@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr-go/client"
+	"github.com/heepr/heepr-go/models"
+	"github.com/heepr/heepr-go/poller"
+)
+
+// buildFake builds heepr-fake into a temporary directory, once per test.
+func buildFake(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "heepr-fake")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+// cli runs a heepr-fake command to its end and returns its stdout, its
+// stderr and its exit code.
+func cli(t *testing.T, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// The README's "Run your agent locally", end to end against the binary:
+// start the fake, take the variables it prints, run an SDK agent with them,
+// place an order with an attachment from the command line, see the delivery
+// arrive, stop the fake and read its summary.
+func TestWalkthrough(t *testing.T) {
+	bin := buildFake(t)
+	var stderr bytes.Buffer
+	fake := exec.Command(bin, "-addr", "127.0.0.1:0", "-orders", "0", "-cadence", "1")
+	fake.Stderr = &stderr
+	stdout, err := fake.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, fake.Start())
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			_ = fake.Process.Kill()
+			_ = fake.Wait()
+		}
+	})
+
+	// 1. Start the fake and read what it prints, up to the dashboard's URL.
+	lines := bufio.NewScanner(stdout)
+	env := map[string]string{}
+	var root string
+	for lines.Scan() {
+		line := lines.Text()
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			env[k] = v
+			continue
+		}
+		require.True(t, strings.HasPrefix(line, "# "), "every other line is a shell comment: %q", line)
+		if m := regexp.MustCompile(`^# dashboard at (http://127\.0\.0\.1:\d+)/$`).FindStringSubmatch(line); m != nil {
+			root = m[1]
+			break
+		}
+	}
+	require.NotEmpty(t, root, "the dashboard line; stderr: %s", stderr.String())
+	require.Equal(t, root+"/api", env[client.EnvBaseURL])
+	require.Equal(t, "agt_1", env[client.EnvAgentID])
+	require.Regexp(t, `^bs_[0-9a-f]{32}$`, env[client.EnvBootstrapToken])
+	rest := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(stdout)
+		rest <- string(b)
+	}()
+
+	// 2. Run an agent with the printed variables, as examples/minimal does
+	//    with its environment: Connect, then the poller.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	c, err := client.Connect(ctx, client.ConnectConfig{
+		KeyFile: filepath.Join(dir, client.DefaultKeyFile), AgentID: env[client.EnvAgentID],
+		BootstrapToken: models.BootstrapToken(env[client.EnvBootstrapToken]),
+	}, client.WithBaseURL(env[client.EnvBaseURL]))
+	require.NoError(t, err)
+	p, err := poller.New(c, poller.Handlers{
+		NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
+			files := []client.File{}
+			for _, att := range ev.Order.Attachments {
+				var buf bytes.Buffer
+				if err := c.DownloadAttachment(ctx, att, &buf); err != nil {
+					return err
+				}
+				files = append(files, client.FileFromBytes("re-"+att.Name, buf.Bytes()))
+			}
+			_, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: "Done: " + ev.Order.Brief, Files: files})
+			return err
+		},
+	}, poller.WithJournal(filepath.Join(dir, "journal")))
+	require.NoError(t, err)
+	runCtx, stopAgent := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(runCtx) }()
+
+	// 3. Place an order with an attachment from the command line: its id is
+	//    alone on the last line.
+	att := filepath.Join(dir, "sea.txt")
+	require.NoError(t, os.WriteFile(att, []byte("the sea, in words"), 0o600))
+	out, errOut, code := cli(t, bin, "order", "-fake", root, "-agent", "agt_1", "-brief", "a haiku about the sea", "-attach", att)
+	require.Equal(t, 0, code, "%s", errOut)
+	outLines := strings.Split(strings.TrimSpace(out), "\n")
+	order := outLines[len(outLines)-1]
+	assert.Regexp(t, `^ord_[0-9a-z]{6}_1$`, order)
+	assert.Contains(t, out, "attachment att_1 sea.txt 17 bytes")
+	p.Wake() // rather than wait out the one-minute cadence
+
+	// 4. Watch the delivery arrive.
+	out, errOut, code = cli(t, bin, "deliveries", "-fake", root, "-order", order, "-wait", "30s")
+	require.Equal(t, 0, code, "%s", errOut)
+	assert.Regexp(t, `^dlv_[0-9a-z]{6}_1 for `+order+` from agt_1 at `, out)
+	assert.Contains(t, out, "text: Done: a haiku about the sea")
+	assert.Contains(t, out, "file: re-sea.txt (17 bytes, sha256 ")
+	assert.Contains(t, out, root+"/_fake/deliveries/")
+
+	stopAgent()
+	require.NoError(t, <-ran)
+
+	// 5. Stop the fake: a summary, exit 0.
+	require.NoError(t, fake.Process.Signal(syscall.SIGINT))
+	require.NoError(t, fake.Wait())
+	exited = true
+	assert.Contains(t, <-rest, "# heepr-fake stopped: 1 agents, 1 orders, 1 deliveries, 0 declines, 0 flags, 0 violations")
+}
+
+// The command behaves: -h exits 0 everywhere, bad flags say what is wrong, a
+// taken port says so, and every command reaches the fake.
+func TestCommandLine(t *testing.T) {
+	bin := buildFake(t)
+	for _, args := range [][]string{{"-h"}, {"serve", "-h"}, {"order", "-h"}, {"deliveries", "-h"}, {"reset", "-h"}} {
+		_, errOut, code := cli(t, bin, args...)
+		assert.Equal(t, 0, code, "%v: %s", args, errOut)
+		assert.Contains(t, errOut, "Usage: heepr-fake")
+		assert.NotContains(t, errOut, "help requested")
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-cadence", "500"}, "1 to 60"},
+		{[]string{"-cadence", "0"}, "1 to 60"},
+		{[]string{"-agents", "0"}, "at least one agent"},
+		{[]string{"-run-id", "a_b"}, "letters and digits"},
+		{[]string{"nope"}, `no command "nope"`},
+		{[]string{"order", "-brief", "x"}, "-agent is required"},
+		{[]string{"cadence", "-agent", "agt_1", "-minutes", "61"}, "1 to 60"},
+		{[]string{"reset", "-fake", "http://127.0.0.1:1"}, "is heepr-fake running at http://127.0.0.1:1"},
+	} {
+		out, errOut, code := cli(t, bin, tt.args...)
+		assert.Equal(t, 1, code, "%v", tt.args)
+		assert.Contains(t, errOut, tt.want, "%v", tt.args)
+		assert.NotContains(t, out, "export", "%v: no hint for an agent that is not there", tt.args)
+	}
+
+	// A port in use, said plainly.
+	var first bytes.Buffer
+	fake := exec.Command(bin, "-addr", "127.0.0.1:0", "-agents", "2")
+	stdout, err := fake.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, fake.Start())
+	t.Cleanup(func() {
+		_ = fake.Process.Signal(syscall.SIGINT)
+		_ = fake.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	var root string
+	for lines.Scan() {
+		first.WriteString(lines.Text() + "\n")
+		if m := regexp.MustCompile(`^# dashboard at (http://(127\.0\.0\.1:\d+))/$`).FindStringSubmatch(lines.Text()); m != nil {
+			root = m[1]
+			break
+		}
+	}
+	require.NotEmpty(t, root, first.String())
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	_, errOut, code := cli(t, bin, "-addr", strings.TrimPrefix(root, "http://"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "is in use")
+	assert.NotContains(t, errOut, "violation")
+
+	// Each command against the running fake prints the ids it made.
+	run := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := cli(t, bin, append(args[:1:1], append([]string{"-fake", root}, args[1:]...)...)...)
+		require.Equal(t, 0, code, "%v: %s", args, errOut)
+		return out
+	}
+	tokenOf := regexp.MustCompile(`^export HEEPR_AGENT_ID=(\S+)\nexport HEEPR_BOOTSTRAP_TOKEN=(bs_[0-9a-f]{32})\n$`)
+	register := func(out string) {
+		t.Helper()
+		m := tokenOf.FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		status, body := send(t, "POST", root+"/api/agent/register", "Bootstrap "+m[2], `{"agent_id":"`+m[1]+`"}`)
+		require.Equal(t, 200, status, "%s", body)
+	}
+	register(run("agent", "-id", "agt_desk", "-cadence", "5", "-manual"))
+	register(run("token", "-agent", "agt_2"))
+	assert.Equal(t, "agt_2 key revoked\n", run("revoke", "-agent", "agt_2"))
+	assert.Equal(t, "agt_desk key expired\n", run("expire", "-agent", "agt_desk"))
+	assert.Equal(t, "agt_desk cadence 7 minutes\n", run("cadence", "-agent", "agt_desk", "-minutes", "7"))
+
+	out := strings.Split(strings.TrimSpace(run("order", "-agent", "agt_desk", "-brief", "b", "-price", "250", "-tier", "premium", "-revisions", "1")), "\n")
+	order := out[len(out)-1]
+	eventLine := regexp.MustCompile(`(?m)^(evt_[0-9a-z]{6}_\d+)$`)
+	for _, args := range [][]string{
+		{"approve", "-order", order, "-note", "go"},
+		{"revision", "-order", order, "-brief", "more"},
+		{"scope", "-order", order, "-scope", "two haiku", "-deadline", "2030-01-02T03:04:05Z"},
+		{"deny", "-order", order},
+	} {
+		assert.Regexp(t, eventLine, run(args...), "%v", args)
+	}
+	assert.Equal(t, "no deliveries yet\n", run("deliveries", "-order", order))
+	assert.JSONEq(t, `{"deliveries":[]}`, run("deliveries", "-json"))
+
+	_, errOut, code = cli(t, bin, "revoke", "-fake", root, "-agent", "agt_1")
+	assert.Equal(t, 1, code, "no live key yet")
+	assert.Contains(t, errOut, "409 conflict: agent agt_1 has no live key to revoke")
+	_, errOut, code = cli(t, bin, "expire", "-fake", root, "-agent", "agt_404")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `no agent "agt_404"`)
+	assert.Contains(t, run("reset"), "reset")
+	_, errOut, code = cli(t, bin, "deliveries", "-fake", root, "-order", order)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no order")
+}
