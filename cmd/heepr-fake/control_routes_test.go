@@ -504,4 +504,3 @@ func TestControlReset(t *testing.T) {
 	assert.Equal(t, "ord_2", field[string](t, ex, "order_id"))
 	d.clean()
 }
-

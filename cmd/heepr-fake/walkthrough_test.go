@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +23,24 @@ import (
 	"github.com/heepr/heepr-go/models"
 	"github.com/heepr/heepr-go/poller"
 )
+
+// lockedBuffer is a bytes.Buffer a child process writes to while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // buildFake builds heepr-fake into a temporary directory, once per test.
 func buildFake(t *testing.T) string {
@@ -60,7 +79,7 @@ func cli(t *testing.T, bin string, args ...string) (string, string, int) {
 // arrive, stop the fake and read its summary.
 func TestWalkthrough(t *testing.T) {
 	bin := buildFake(t)
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	fake := exec.Command(bin, "-addr", "127.0.0.1:0", "-orders", "0", "-cadence", "1")
 	fake.Stderr = &stderr
 	stdout, err := fake.StdoutPipe()
