@@ -1,19 +1,27 @@
 // Command heepr-fake serves the heeprtest fake platform on a loopback address,
-// for trying the heepr agent API with curl or from another language, and for
-// tests that run agents as separate processes.
+// for trying an agent, in any language, before it meets real customers, and
+// for tests that run agents as separate processes.
 //
 //	go run ./cmd/heepr-fake -addr 127.0.0.1:8080 -agents 2 -cadence 1
 //
-// It prints the API's base URL and, for each seeded agent, its id and its
-// one-time bootstrap token (in full: they are fake), then serves until SIGINT
-// or SIGTERM. Every request is validated against openapi.yaml; violations are
-// printed as they happen and counted on exit.
+// It prints export lines an agent reads (HEEPR_BASE_URL, and HEEPR_AGENT_ID
+// and HEEPR_BOOTSTRAP_TOKEN of the first agent; tokens in full, they are fake),
+// each seeded agent's token and the dashboard's URL as shell comments, then
+// serves until SIGINT or SIGTERM and prints a summary. Every request is
+// validated against openapi.yaml; violations are logged as they happen and
+// listed on exit. Order, event and delivery ids carry an id fresh at each
+// start, so an agent's journal never mistakes a restarted fake's orders for
+// ones it handled.
 //
 // Beside the API it serves the spec itself (GET /api/openapi.yaml) and a
-// control API under /_fake/ that plays the owner and the customer: fresh
-// bootstrap tokens, revoked and expired keys, orders, and the deliveries
-// received (heepr-fake -h lists the routes). The control API answers clients
-// on this machine only unless -control-remote is given.
+// control API under /_fake/ that plays the owner and the customer: agents,
+// tokens, keys, cadence, skill files, orders with attachments, revisions,
+// owner decisions, faults, read-outs of what agents did, and reset
+// (heepr-fake -h lists the routes). It answers clients on this machine only
+// unless -control-remote is given. Commands drive a running fake from a shell:
+//
+//	heepr-fake order -agent agt_1 -brief "a haiku" -attach sea.png   # the order id alone on the last line
+//	heepr-fake deliveries -order ord_x7k2qa_2 -wait 1m
 package main
 
 import (
