@@ -422,8 +422,7 @@ func TestControlReadouts(t *testing.T) {
 		t.Run(tt.path, func(t *testing.T) {
 			ex := d.json(http.MethodGet, tt.path, "")
 			require.Equal(t, http.StatusOK, ex.status, "%s", ex.body)
-			var got []map[string]any
-			got = field[[]map[string]any](t, ex, tt.key)
+			got := field[[]map[string]any](t, ex, tt.key)
 			for _, g := range got {
 				_, err := time.Parse(time.RFC3339, g["created_at"].(string))
 				assert.NoError(t, err)
