@@ -47,8 +47,8 @@ type Flag struct {
 	At             time.Time
 }
 
-// OrderEvent is one event the fake queued about an order: its id and kind, and
-// when it was queued.
+// OrderEvent is one event the fake queued about an order, as
+// [Server.OrderEvents] lists it: its id and kind, and when it was queued.
 type OrderEvent struct {
 	ID   string
 	Kind models.EventKind

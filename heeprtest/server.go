@@ -157,7 +157,7 @@ func validRunID(id string) bool {
 	return true
 }
 
-// RunID returns the id WithRunID gave, "" when none.
+// RunID returns the id [WithRunID] gave, "" when none.
 func (s *Server) RunID() string { return s.opts.runID }
 
 // Handler returns the fake as an http.Handler, serving the API under BasePath,

@@ -147,7 +147,8 @@ func Registered() AgentOption { return func(a *agent) { a.registered = true } }
 // out-of-range value to a client.
 func Cadence(minutes int) AgentOption { return func(a *agent) { a.cadence = minutes } }
 
-// AgentID gives the agent this id rather than the next of agt_1, agt_2…
+// AgentID gives the agent this id rather than the next of agt_1, agt_2…; it
+// is letters, digits, _ and -, at most 64 of them (see [Server.AddAgent]).
 func AgentID(id string) AgentOption { return func(a *agent) { a.wantID = id } }
 
 // AddAgent seeds an agent with a fresh bootstrap token, valid for BootstrapTTL
@@ -231,10 +232,10 @@ func (s *Server) endKey(agentID string, st keyState) bool {
 // Reset forgets what happened on the fake, for the next scenario on a fake
 // that keeps running: orders and their events, deliveries, declines, flags and
 // progress, stored files, each agent's queued events and status reports, the
-// request log, violations, faults and their hits, and idempotency keys. Agents
-// stay, with their tokens, keys, cadence, status and last poll, so a running
-// agent keeps working, and so does the skill package. Ids keep counting, so
-// none is made twice in a run.
+// request log ([Server.Requests]), violations, faults and their hits, and
+// idempotency keys. Agents stay, with their tokens, keys, cadence, status and
+// last poll, so a running agent keeps working, and so does the skill package.
+// Ids keep counting, so none is made twice in a run.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
