@@ -332,7 +332,7 @@ func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) bool {
 func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, emptyOK bool) bool {
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "read the body: %v", err)
+		writeError(w, bodyErrorStatus(err), models.ErrorCodeInvalidRequest, "read the body: %v", err)
 		return false
 	}
 	if int64(len(body)) > limit {

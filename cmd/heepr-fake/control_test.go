@@ -233,6 +233,11 @@ func TestControlRefusals(t *testing.T) {
 		{"orders read with GET", http.MethodGet, "/_fake/orders", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "POST", "POST"},
 		{"token read with GET", http.MethodGet, "/_fake/agents/" + a.ID + "/token", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "POST", "POST"},
 		{"deliveries posted", http.MethodPost, "/_fake/deliveries", "{}", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "GET", "GET, HEAD"},
+		{"reset read with GET", http.MethodGet, "/_fake/reset", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "POST", "POST"},
+		{"faults read with GET", http.MethodGet, "/_fake/faults", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "POST, DELETE", "POST, DELETE"},
+		{"cadence posted", http.MethodPost, "/_fake/agents/" + a.ID + "/cadence", "{}", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "PUT", "PUT"},
+		{"a skill file read", http.MethodGet, "/_fake/skill/SKILL.md", "", http.StatusMethodNotAllowed, models.ErrorCodeMethodNotAllowed, "PUT", "PUT"},
+		{"a body over the cap", http.MethodPost, "/_fake/faults", `{"op":"` + strings.Repeat("x", maxControlBody) + `"}`, http.StatusRequestEntityTooLarge, models.ErrorCodeInvalidRequest, "over", ""},
 		{"no such route", http.MethodGet, "/_fake/nope", "", http.StatusNotFound, models.ErrorCodeNotFound, "/_fake/nope", ""},
 		{"no such agent action", http.MethodPost, "/_fake/agents/" + a.ID + "/delete", "", http.StatusNotFound, models.ErrorCodeNotFound, "/_fake/", ""},
 	}
