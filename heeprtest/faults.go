@@ -215,6 +215,8 @@ func (s *Server) front(next http.Handler) http.Handler {
 			}
 			if !s.opts.noLog {
 				s.mu.Lock()
+				s.reqSeq++
+				rec.Seq = s.reqSeq
 				s.requests = append(s.requests, rec)
 				s.mu.Unlock()
 			}

@@ -45,6 +45,10 @@ func (v Violation) String() string {
 // Request is one request as the fake saw it, for tests that assert what the
 // server received.
 type Request struct {
+	// Seq numbers the requests in the order logged, from 1, and keeps counting
+	// across Reset: a reader that remembers the last Seq it saw reads on from
+	// there.
+	Seq int
 	// ID is the request's id, also sent as X-Request-Id (req_1, req_2…).
 	ID     string
 	Method string

@@ -47,6 +47,14 @@ type Flag struct {
 	At             time.Time
 }
 
+// OrderEvent is one event the fake queued about an order: its id and kind, and
+// when it was queued.
+type OrderEvent struct {
+	ID   string
+	Kind models.EventKind
+	At   time.Time
+}
+
 // StatusReport is one status change an agent posted.
 type StatusReport struct {
 	Status models.AgentStatus
@@ -100,11 +108,13 @@ func (s *Server) PlaceOrder(agentID string, o models.Order) string {
 		o.State = models.OrderStatePendingAcceptance
 	}
 	o.Attachments = slices.Clone(o.Attachments)
-	s.state.orders[o.ID] = &order{o: o, agentID: agentID}
+	placed := &order{o: o, agentID: agentID}
+	s.state.orders[o.ID] = placed
+	s.state.orderIDs = append(s.state.orderIDs, o.ID)
 
 	ev := models.NewOrderEvent{Order: o, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.ID, models.EventKindNewOrder)
-	a.queue = append(a.queue, ev)
+	s.queueLocked(placed, ev, ev.ID, ev.Kind, ev.CreatedAt)
 	return o.ID
 }
 
@@ -124,7 +134,7 @@ func (s *Server) RequestRevision(orderID, brief string) string {
 	o.o.State = models.OrderStateRevisionRequested
 	ev := models.RevisionRequestEvent{Brief: brief, Revision: o.revisions, RevisionsAllowed: o.o.RevisionsAllowed, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindRevisionRequest)
-	return s.queueLocked(o, ev.ID, ev)
+	return s.queueLocked(o, ev, ev.ID, ev.Kind, ev.CreatedAt)
 }
 
 // ApproveOrder is the owner approving an order that awaits manual acceptance:
@@ -144,7 +154,7 @@ func (s *Server) ApproveOrder(orderID, note string) string {
 	o.o.State = models.OrderStateInProgress
 	ev := models.OwnerApprovedOrderEvent{Decision: models.OwnerDecisionApproved, Note: note, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindOwnerApprovedOrder)
-	return s.queueLocked(o, ev.ID, ev)
+	return s.queueLocked(o, ev, ev.ID, ev.Kind, ev.CreatedAt)
 }
 
 // DenyOrder is the owner denying an order (the customer is refunded): the order
@@ -160,7 +170,7 @@ func (s *Server) DenyOrder(orderID, note string) string {
 	o.o.State = models.OrderStateDenied
 	ev := models.OwnerDeniedOrderEvent{Decision: models.OwnerDecisionDenied, Note: note}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindOwnerDeniedOrder)
-	return s.queueLocked(o, ev.ID, ev)
+	return s.queueLocked(o, ev, ev.ID, ev.Kind, ev.CreatedAt)
 }
 
 // ChangeScope is the owner adjusting an order mid-flight: the non-zero Scope,
@@ -185,7 +195,7 @@ func (s *Server) ChangeScope(orderID string, change models.ScopeChangeEvent) str
 	}
 	ev := models.ScopeChangeEvent{Scope: change.Scope, Brief: change.Brief, Deadline: change.Deadline, Rules: s.opts.rules}
 	ev.ID, ev.Kind, ev.CreatedAt, ev.OrderID = s.headerLocked(o.o.ID, models.EventKindScopeChange)
-	return s.queueLocked(o, ev.ID, ev)
+	return s.queueLocked(o, ev, ev.ID, ev.Kind, ev.CreatedAt)
 }
 
 // headerLocked returns the common fields of a new event about the order.
@@ -194,9 +204,10 @@ func (s *Server) headerLocked(orderID string, kind models.EventKind) (string, mo
 }
 
 // queueLocked queues a typed event for the order's agent and returns its id.
-func (s *Server) queueLocked(o *order, id string, ev models.EventVariant) string {
+func (s *Server) queueLocked(o *order, ev models.EventVariant, id string, kind models.EventKind, at time.Time) string {
 	a := s.state.agents[o.agentID]
 	a.queue = append(a.queue, ev)
+	o.events = append(o.events, OrderEvent{ID: id, Kind: kind, At: at})
 	return id
 }
 
@@ -233,6 +244,24 @@ func (s *Server) Order(orderID string) (models.Order, bool) {
 	c := o.o
 	c.Attachments = slices.Clone(c.Attachments)
 	return c, true
+}
+
+// Orders returns the ids of every order, in the order they were placed.
+func (s *Server) Orders() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.state.orderIDs)
+}
+
+// OrderEvents returns the events queued about the order, oldest first: its
+// new_order first, then revision requests, owner decisions and scope changes.
+func (s *Server) OrderEvents(orderID string) []OrderEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o := s.state.orders[orderID]; o != nil {
+		return slices.Clone(o.events)
+	}
+	return nil
 }
 
 // Deliveries returns the deliveries accepted for the order, oldest first. A

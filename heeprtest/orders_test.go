@@ -352,3 +352,42 @@ func TestAttachments(t *testing.T) {
 	assert.Equal(t, data, b)
 	noViolations(t, srv)
 }
+
+// Orders and OrderEvents list what was placed and queued, in order; Reset
+// forgets orders, logs and faults, keeps agents and their keys, and ids go
+// on counting.
+func TestOrdersEventsAndReset(t *testing.T) {
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent(heeprtest.Registered(), heeprtest.ManualAcceptance())
+	b := srv.AddAgent(heeprtest.AgentID("agt_desk"))
+	assert.Equal(t, "agt_desk", b.ID)
+	assert.Equal(t, heeprtest.Agent{}, srv.AddAgent(heeprtest.AgentID("agt_desk")), "an id taken")
+	require.Len(t, srv.Violations(), 1)
+	assert.Equal(t, "agt_2", srv.AddAgent().ID)
+	assert.Equal(t, []string{a.ID, "agt_desk", "agt_2"}, srv.Agents())
+
+	o1 := srv.PlaceOrder(a.ID, models.Order{})
+	o2 := srv.PlaceOrder(b.ID, models.Order{})
+	srv.ApproveOrder(o1, "ok")
+	srv.RequestRevision(o1, "more")
+	assert.Equal(t, []string{o1, o2}, srv.Orders())
+	var kinds []models.EventKind
+	for _, e := range srv.OrderEvents(o1) {
+		kinds = append(kinds, e.Kind)
+	}
+	assert.Equal(t, []models.EventKind{models.EventKindNewOrder, models.EventKindOwnerApprovedOrder, models.EventKindRevisionRequest}, kinds)
+	assert.Equal(t, "evt_1", srv.OrderEvents(o1)[0].ID)
+
+	srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultStatus})
+	srv.Reset()
+	assert.Empty(t, srv.Orders())
+	assert.Empty(t, srv.Violations())
+	_, ok := srv.Order(o1)
+	assert.False(t, ok)
+	assert.Equal(t, []string{a.ID, "agt_desk", "agt_2"}, srv.Agents())
+	st, _ := srv.Agent(a.ID)
+	assert.True(t, st.LiveKey, "keys stay")
+	assert.Zero(t, st.Queued)
+	assert.Equal(t, "ord_3", srv.PlaceOrder(a.ID, models.Order{}), "ids go on counting")
+	assert.Empty(t, srv.FaultHits())
+}

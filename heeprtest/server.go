@@ -40,6 +40,7 @@ type Server struct {
 
 	violations []Violation
 	requests   []Request
+	reqSeq     int // Request.Seq of the last request logged
 	faults     []*faultState
 	faultHits  map[FaultKind]int
 	idem       map[string]*idemEntry

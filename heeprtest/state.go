@@ -2,7 +2,7 @@ package heeprtest
 
 import (
 	"encoding/json"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/heepr/heepr-go/models"
@@ -18,6 +18,8 @@ const defaultCadence = int(models.DefaultCadence / time.Minute)
 
 // platform is the fake's whole state. Every field is guarded by Server.mu.
 type platform struct {
+	agentIDs   []string // in the order added
+	orderIDs   []string // in the order placed
 	agents     map[string]*agent
 	tokens     map[string]*token
 	keys       map[string]*apiKey
@@ -51,6 +53,7 @@ func newPlatform(rules, apiDoc string) platform {
 
 type agent struct {
 	registered bool // mint a key at AddAgent
+	wantID     string
 	id         string
 	manual     bool
 	cadence    int
@@ -88,6 +91,7 @@ type apiKey struct {
 
 type order struct {
 	o          models.Order
+	events     []OrderEvent
 	agentID    string
 	revisions  int
 	deliveries []Delivery
@@ -143,16 +147,31 @@ func Registered() AgentOption { return func(a *agent) { a.registered = true } }
 // out-of-range value to a client.
 func Cadence(minutes int) AgentOption { return func(a *agent) { a.cadence = minutes } }
 
+// AgentID gives the agent this id rather than the next of agt_1, agt_2…
+func AgentID(id string) AgentOption { return func(a *agent) { a.wantID = id } }
+
 // AddAgent seeds an agent with a fresh bootstrap token, valid for BootstrapTTL
-// from now. Ids count up from agt_1.
+// from now. Ids count up from agt_1 unless AgentID gives one. It returns the
+// zero Agent (and records a control Violation) when that id is taken or empty.
 func (s *Server) AddAgent(opts ...AgentOption) Agent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := &agent{id: s.nextID("agt"), cadence: defaultCadence, status: models.AgentStatusActive}
+	a := &agent{cadence: defaultCadence, status: models.AgentStatusActive}
 	for _, opt := range opts {
 		opt(a)
 	}
+	if a.wantID != "" {
+		if s.state.agents[a.wantID] != nil || !validAgentID(a.wantID) {
+			s.controlViolation("AddAgent: agent id %q is taken or not of letters, digits, _ and -", a.wantID)
+			return Agent{}
+		}
+		a.id = a.wantID
+	} else {
+		for a.id = s.nextID("agt"); s.state.agents[a.id] != nil; a.id = s.nextID("agt") {
+		}
+	}
 	s.state.agents[a.id] = a
+	s.state.agentIDs = append(s.state.agentIDs, a.id)
 	out := Agent{ID: a.id, BootstrapToken: s.issueTokenLocked(a.id)}
 	if a.registered {
 		key := s.secret("sk_live_")
@@ -209,6 +228,27 @@ func (s *Server) endKey(agentID string, st keyState) bool {
 	return true
 }
 
+// Reset forgets what happened on the fake, for the next scenario on a fake
+// that keeps running: orders and their events, deliveries, declines, flags and
+// progress, stored files, each agent's queued events and status reports, the
+// request log, violations, faults and their hits, and idempotency keys. Agents
+// stay, with their tokens, keys, cadence, status and last poll, so a running
+// agent keeps working, and so does the skill package. Ids keep counting, so
+// none is made twice in a run.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.orders = map[string]*order{}
+	s.state.orderIDs = nil
+	s.state.files = map[string]*file{}
+	for _, a := range s.state.agents {
+		a.queue, a.lastAnswer, a.statuses = nil, nil, nil
+	}
+	s.requests, s.violations, s.faults = nil, nil, nil
+	s.faultHits = map[FaultKind]int{}
+	s.idem = map[string]*idemEntry{}
+}
+
 // Agent returns a snapshot of the agent, and false when there is no such agent.
 func (s *Server) Agent(agentID string) (AgentState, bool) {
 	s.mu.Lock()
@@ -234,11 +274,19 @@ func (s *Server) Agent(agentID string) (AgentState, bool) {
 func (s *Server) Agents() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]string, 0, len(s.state.agents))
-	for i := 1; i <= s.seq["agt"]; i++ {
-		if id := "agt_" + strconv.Itoa(i); s.state.agents[id] != nil {
-			ids = append(ids, id)
+	return slices.Clone(s.state.agentIDs)
+}
+
+// validAgentID reports whether id can be an agent's id: it becomes a path
+// segment of the API (GET /agents/{id}/skill/{file}).
+func validAgentID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_' && r != '-' {
+			return false
 		}
 	}
-	return ids
+	return true
 }
