@@ -341,8 +341,12 @@
     },
     "add-agent-form": async (f) => {
       const r = await call("POST", "/_fake/agents",
-        compact({ agent_id: f.agent_id.value.trim(), cadence_minutes: int(f.cadence_minutes.value) }));
+        compact({
+          agent_id: f.agent_id.value.trim(), cadence_minutes: int(f.cadence_minutes.value),
+          manual_acceptance: f.manual_acceptance.checked || undefined,
+        }));
       f.agent_id.value = "";
+      f.manual_acceptance.checked = false;
       return "agent " + r.agent_id + " added; bootstrap token " + r.bootstrap_token;
     },
     "skill-form": async (f) => {
@@ -355,10 +359,11 @@
         return "faults cleared";
       }
       await call("POST", "/_fake/faults", compact({
-        op: f.op.value.trim(), status: int(f.status.value),
+        op: f.op.value.trim(), kind: f.kind.value, status: int(f.status.value),
         retry_after_seconds: int(f.retry_after_seconds.value), times: int(f.times.value),
       }));
-      return "fault injected on " + (f.op.value.trim() || "every operation");
+      const target = f.op.value.trim();
+      return (f.kind.value || "status") + " fault injected on " + (target === "*" ? "every operation" : target);
     },
     "reset-form": async () => {
       if (!window.confirm("Reset the fake? Orders, deliveries, the request log, violations and faults are forgotten; agents and their keys stay.")) return null;
