@@ -361,6 +361,7 @@
       await call("POST", "/_fake/faults", compact({
         op: f.op.value.trim(), kind: f.kind.value, status: int(f.status.value),
         retry_after_seconds: int(f.retry_after_seconds.value), times: int(f.times.value),
+        latency_ms: int(f.latency_ms.value), event_kind: f.event_kind.value.trim(),
       }));
       const target = f.op.value.trim();
       return (f.kind.value || "status") + " fault injected on " + (target === "*" ? "every operation" : target);
