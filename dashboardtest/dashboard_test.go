@@ -120,6 +120,24 @@ func TestDashboard_OrderFromThePageIsDelivered(t *testing.T) {
 		}
 	}
 
+	// Likewise the request log, where the control API has it: the delivery
+	// shows up as it happened.
+	if res, err := http.Get(fake.Origin + "/_fake/requests?since=0"); assert.NoError(t, err) {
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			row := run(t, tab, 5*time.Second, chromedp.PollFunction[string](`(path) => {
+				const row = Array.from(document.querySelectorAll("#requests tbody tr")).find((r) => r.cells[3].textContent === path);
+				return row && row.textContent;
+			}`, chromedp.WithPollingArgs("/api/orders/"+orderID+"/deliver")))
+			assert.Contains(t, row, "POST")
+			assert.Contains(t, row, "202")
+			assert.Contains(t, row, fake.AgentID)
+			t.Logf("saw: the request log's row %q", row)
+		} else {
+			t.Logf("GET /_fake/requests answers %d: the control API has no request log yet; it is not checked", res.StatusCode)
+		}
+	}
+
 	violations := run(t, tab, 5*time.Second, chromedp.Text(chromedp.ID("violations")))
 	assert.Equal(t, "0", violations, "the fake's spec validation, as the page shows it")
 	agent.stop(t)
