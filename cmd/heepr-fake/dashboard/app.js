@@ -258,7 +258,9 @@
       for (const r of data.requests || []) {
         body.prepend(el("tr", { className: r.status >= 400 || !r.status ? "failed" : "" },
           el("td", {}, r.seq), el("td", {}, clock(r.time)), el("td", {}, r.method),
-          el("td", {}, el("code", {}, r.path)), el("td", {}, r.status || "dropped"),
+          el("td", {}, el("code", {}, r.path)),
+          el("td", {}, r.status || "dropped", r.fault ? el("span", { className: "hint" }, " fault: " + r.fault) : null,
+            r.replayed ? el("span", { className: "hint" }, " replayed") : null),
           el("td", {}, r.agent_id || ""), el("td", {}, el("code", {}, r.request_id || "")),
         ));
       }
