@@ -108,8 +108,15 @@ func serveState(srv *heeprtest.Server) http.HandlerFunc {
 
 func readState(srv *heeprtest.Server) fakeState {
 	st := fakeState{Agents: []stateAgent{}, Orders: []stateOrder{}, Violations: len(srv.Violations())}
-	// queued holds the ids of the events still waiting for a poll; every other
-	// event of an order has been polled.
+	for _, id := range srv.Orders() {
+		if o, ok := readOrder(srv, id); ok {
+			st.Orders = append(st.Orders, o)
+		}
+	}
+	// The queues are read after the orders' events, so an event queued in
+	// between is not in any order yet, and one polled in between reads as
+	// still queued: the read-out may lag, never claim a poll that did not
+	// happen.
 	queued := map[string]bool{}
 	for _, id := range srv.Agents() {
 		for _, ev := range srv.QueuedEvents(id) {
@@ -128,15 +135,15 @@ func readState(srv *heeprtest.Server) fakeState {
 		}
 		st.Agents = append(st.Agents, sa)
 	}
-	for _, id := range srv.Orders() {
-		if o, ok := readOrder(srv, id, queued); ok {
-			st.Orders = append(st.Orders, o)
+	for _, o := range st.Orders {
+		for i, e := range o.Events {
+			o.Events[i].Polled = !queued[e.ID] // o is a copy; its Events is st's own slice
 		}
 	}
 	return st
 }
 
-func readOrder(srv *heeprtest.Server, id string, queued map[string]bool) (stateOrder, bool) {
+func readOrder(srv *heeprtest.Server, id string) (stateOrder, bool) {
 	o, ok := srv.Order(id)
 	agentID, _ := srv.OrderAgent(id)
 	if !ok {
@@ -156,7 +163,7 @@ func readOrder(srv *heeprtest.Server, id string, queued map[string]bool) (stateO
 		so.Attachments = append(so.Attachments, sa)
 	}
 	for _, e := range srv.OrderEvents(id) {
-		so.Events = append(so.Events, stateEvent{ID: e.ID, Kind: string(e.Kind), CreatedAt: e.At.UTC(), Polled: !queued[e.ID]})
+		so.Events = append(so.Events, stateEvent{ID: e.ID, Kind: string(e.Kind), CreatedAt: e.At.UTC()})
 	}
 	for _, d := range srv.Deliveries(id) {
 		sd := stateDelivery{
