@@ -242,6 +242,7 @@ func newHandler(srv *heeprtest.Server, remoteControl bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+heeprtest.BasePath+"/openapi.yaml", serveSpec)
 	mux.Handle(controlPath, control)
+	registerDashboard(mux, srv, remoteControl)
 	mux.Handle("/", srv.Handler())
 	return mux
 }
