@@ -104,39 +104,27 @@ func TestDashboard_OrderFromThePageIsDelivered(t *testing.T) {
 	t.Logf("saw: delivery %s on order %s: text %q, link %s, inline image, progress bar at %d%%, order %s; agent row %q",
 		r.ID, orderID, seen.Text, seen.Href, seen.Progress, seen.State, seen.AgentLive)
 
-	// The file route is the control API's; where the fake serves it, the
-	// browser must have drawn the PNG itself, not a broken image.
-	if res, err := http.Get(fake.Origin + fileURL); assert.NoError(t, err) {
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			width := run(t, tab, 5*time.Second, chromedp.PollFunction[int](`(src) => {
-				const img = document.querySelector('img.preview[src="' + src + '"]');
-				return img && img.complete && img.naturalWidth;
-			}`, chromedp.WithPollingArgs(fileURL)))
-			assert.Equal(t, 16, width, "the delivered PNG, drawn")
-			t.Logf("saw: the image drawn, %d px wide", width)
-		} else {
-			t.Logf("GET %s answers %d: the control API does not serve delivered files yet; the image is not checked", fileURL, res.StatusCode)
-		}
-	}
+	// The browser must have drawn the PNG itself, not a broken image.
+	res, err := http.Get(fake.Origin + fileURL)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode, "GET %s", fileURL)
+	width := run(t, tab, 5*time.Second, chromedp.PollFunction[int](`(src) => {
+		const img = document.querySelector('img.preview[src="' + src + '"]');
+		return img && img.complete && img.naturalWidth;
+	}`, chromedp.WithPollingArgs(fileURL)))
+	assert.Equal(t, 16, width, "the delivered PNG, drawn")
+	t.Logf("saw: the image drawn, %d px wide", width)
 
-	// Likewise the request log, where the control API has it: the delivery
-	// shows up as it happened.
-	if res, err := http.Get(fake.Origin + "/_fake/requests?since=0"); assert.NoError(t, err) {
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			row := run(t, tab, 5*time.Second, chromedp.PollFunction[string](`(path) => {
-				const row = Array.from(document.querySelectorAll("#requests tbody tr")).find((r) => r.cells[3].textContent === path);
-				return row && row.textContent;
-			}`, chromedp.WithPollingArgs("/api/orders/"+orderID+"/deliver")))
-			assert.Contains(t, row, "POST")
-			assert.Contains(t, row, "202")
-			assert.Contains(t, row, fake.AgentID)
-			t.Logf("saw: the request log's row %q", row)
-		} else {
-			t.Logf("GET /_fake/requests answers %d: the control API has no request log yet; it is not checked", res.StatusCode)
-		}
-	}
+	// The request log: the delivery shows up as it happened.
+	logRow := run(t, tab, 5*time.Second, chromedp.PollFunction[string](`(path) => {
+		const row = Array.from(document.querySelectorAll("#requests tbody tr")).find((r) => r.cells[3].textContent === path);
+		return row && row.textContent;
+	}`, chromedp.WithPollingArgs("/api/orders/"+orderID+"/deliver")))
+	assert.Contains(t, logRow, "POST")
+	assert.Contains(t, logRow, "202")
+	assert.Contains(t, logRow, fake.AgentID)
+	t.Logf("saw: the request log's row %q", logRow)
 
 	violations := run(t, tab, 5*time.Second, chromedp.Text(chromedp.ID("violations")))
 	assert.Equal(t, "0", violations, "the fake's spec validation, as the page shows it")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -25,8 +26,9 @@ const controlPath = "/_fake/"
 
 // controlUsage lists the control API's routes, for -h; the README repeats it
 // with a curl line each.
-const controlUsage = `Control API (JSON; errors in the API's error envelope; loopback clients only
-unless -control-remote):
+const controlUsage = `Control API (JSON; errors in the API's error envelope; loopback clients and
+Host names only unless -control-remote; never what a browser sends for another site):
+  GET    /                              the dashboard (and GET /_fake/state, what it shows)
   POST   /_fake/agents                  add an agent: {"agent_id"?, "cadence_minutes"? 1-60,
                                         "manual_acceptance"?} (201 {"agent_id","bootstrap_token"})
   POST   /_fake/agents/{id}/token       a fresh bootstrap token; the live key stays, so
@@ -124,8 +126,44 @@ func loopbackOnly(next http.Handler) http.Handler {
 				"the control API answers clients on this machine only (this one is %s); start heepr-fake with -control-remote to open it", r.RemoteAddr)
 			return
 		}
+		// A page of another site whose name was rebound to 127.0.0.1 is
+		// same-origin to the browser: only its Host tells.
+		if !loopbackHost(r.Host) {
+			writeError(w, http.StatusForbidden, models.ErrorCodeForbidden,
+				"the control API answers requests for this machine only, by loopback address or localhost, not for %q; start heepr-fake with -control-remote to open it", r.Host)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sameSiteOnly refuses what a browser sends on behalf of another site's page:
+// the control API is unauthenticated and the developer's browser runs on this
+// machine, so the loopback rule alone would let any page they visit mint
+// tokens and revoke keys. Browsers mark such requests (Sec-Fetch-Site,
+// Origin); net/http's CrossOriginProtection reads the marks. curl, the
+// commands and the dashboard itself send none or same-origin, and pass.
+func sameSiteOnly(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, models.ErrorCodeForbidden,
+			"the control API refuses requests a browser sends for another site (Origin %q): use it from the dashboard, curl or heepr-fake's commands", r.Header.Get("Origin"))
+	}))
+	return cop.Handler(next)
+}
+
+// loopbackHost reports whether a Host header names this machine: localhost or
+// a loopback address, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // fromLoopback reports whether r comes from this machine.

@@ -36,6 +36,7 @@ func callFrom(t *testing.T, h http.Handler, remote, method, path, auth, body str
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.RemoteAddr = remote
+	req.Host = "127.0.0.1:8080"
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -305,7 +306,7 @@ func TestControlDeliveries(t *testing.T) {
 	assert.Equal(t, "notes.txt", f.Name)
 	assert.Equal(t, int64(10), f.Size)
 	assert.Equal(t, sha256Hex(data), f.SHA256)
-	assert.Equal(t, "http://example.com/_fake/deliveries/dlv_2/files/notes.txt", f.URL)
+	assert.Equal(t, "http://127.0.0.1:8080/_fake/deliveries/dlv_2/files/notes.txt", f.URL)
 	assert.Contains(t, string(ex.body), `"files":[]`)
 	assert.Empty(t, srv.Violations())
 }
@@ -336,6 +337,50 @@ func TestControlIsLoopbackOnly(t *testing.T) {
 			// The API itself answers any client.
 			spec := callFrom(t, newHandler(srv, tt.open), tt.remote, http.MethodGet, "/api/openapi.yaml", "", "")
 			assert.Equal(t, http.StatusOK, spec.status)
+		})
+	}
+}
+
+// TestControlRefusesOtherSites: the control API is unauthenticated, so a web
+// page the developer has open must not drive it. A browser marks a request
+// from another site (Sec-Fetch-Site, Origin), which is refused; a DNS name
+// rebound to 127.0.0.1 shows in Host, which a loopback-only fake refuses.
+// curl and the commands send none of these and pass.
+func TestControlRefusesOtherSites(t *testing.T) {
+	tests := []struct {
+		name       string
+		host       string
+		header     map[string]string
+		open       bool
+		wantStatus int
+		wantMsg    string
+	}{
+		{"curl", "127.0.0.1:8080", nil, false, http.StatusCreated, ""},
+		{"curl by name", "localhost:8080", nil, false, http.StatusCreated, ""},
+		{"the dashboard", "127.0.0.1:8080", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://127.0.0.1:8080"}, false, http.StatusCreated, ""},
+		{"another site's page", "127.0.0.1:8080", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, false, http.StatusForbidden, "another site"},
+		{"another origin, older browser", "127.0.0.1:8080", map[string]string{"Origin": "https://evil.example"}, false, http.StatusForbidden, "another site"},
+		{"a name rebound to 127.0.0.1", "evil.example:8080", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://evil.example:8080"}, false, http.StatusForbidden, "evil.example"},
+		{"a name, opened by the flag", "fake.lan:8080", nil, true, http.StatusCreated, ""},
+		{"another site's page, opened by the flag", "fake.lan:8080", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, true, http.StatusForbidden, "another site"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := heeprtest.NewServer()
+			a := srv.AddAgent()
+			req := httptest.NewRequest(http.MethodPost, "/_fake/agents/"+a.ID+"/token", nil)
+			req.RemoteAddr = "127.0.0.1:40000"
+			req.Host = tt.host
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			newHandler(srv, tt.open).ServeHTTP(rec, req)
+			ex := exchange{rec.Code, rec.Result().Header, rec.Body.Bytes()}
+			assert.Equal(t, tt.wantStatus, ex.status, "%s", ex.body)
+			if tt.wantStatus == http.StatusForbidden {
+				refusal(t, ex, http.StatusForbidden, models.ErrorCodeForbidden, tt.wantMsg)
+			}
 		})
 	}
 }

@@ -235,7 +235,7 @@ Flags:
 // outside its validation and its request log, the spec and the control API
 // (to loopback clients only, unless remoteControl).
 func newHandler(srv *heeprtest.Server, remoteControl bool) http.Handler {
-	control := newControl(srv)
+	control := sameSiteOnly(newControl(srv))
 	if !remoteControl {
 		control = loopbackOnly(control)
 	}

@@ -23,6 +23,7 @@ func dashGet(t *testing.T, h http.Handler, remote, path string) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.RemoteAddr = remote
+	req.Host = "127.0.0.1:8080"
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Result()
