@@ -24,8 +24,10 @@ import (
 )
 
 // Version is the version of this module, sent in the User-Agent header as
-// heepr-go/<Version>. It matches the newest entry of CHANGELOG.md.
-const Version = "0.1.0"
+// heepr-go/<Version>. It is defined here only, and TestVersionIsLatestRelease
+// holds it to the newest release of CHANGELOG.md. It is not openapi.yaml's
+// info.version, which versions the description of the wire.
+const Version = "0.2.0"
 
 //go:embed openapi.yaml
 var spec []byte
