@@ -287,3 +287,90 @@ func ExampleWithMiddleware() {
 	// deliverOrder order="ord_1" attempts=2 retries=1 status=202 err=false
 	// declineOrder order="ord_1" attempts=1 retries=0 status=409 err=true
 }
+
+// vault is a custom KeyStore: a secret manager, here a map. Load answers
+// ErrNoKey until a key is saved; Connect saves the key a register returns.
+type vault struct{ secrets map[string]models.APIKey }
+
+func (v *vault) Load(context.Context) (models.APIKey, error) {
+	if k, ok := v.secrets["heepr/api-key"]; ok {
+		return k, nil
+	}
+	return "", client.ErrNoKey
+}
+
+func (v *vault) Save(_ context.Context, key models.APIKey) error {
+	v.secrets["heepr/api-key"] = key
+	return nil
+}
+
+// A KeyStore keeps the key somewhere other than a file: the first Connect
+// registers and saves into it, the next one loads from it and registers
+// nothing. Implement KeyStoreLocker too when several processes may start
+// together, and KeyStoreChecker to prove Save works before the token is spent.
+func ExampleKeyStore() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent()
+	store := &vault{secrets: map[string]models.APIKey{}}
+	cfg := client.ConnectConfig{KeyStore: store, AgentID: agent.ID, BootstrapToken: agent.BootstrapToken}
+
+	for run := 1; run <= 2; run++ {
+		c, err := client.Connect(context.Background(), cfg, client.WithHTTPClient(srv.HTTPClient()))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("run %d: key %s, in the vault: %t\n", run, c.APIKey(), store.secrets["heepr/api-key"] == c.APIKey())
+	}
+	// Output:
+	// run 1: key sk_live_…080e, in the vault: true
+	// run 2: key sk_live_…080e, in the vault: true
+}
+
+// DownloadAttachment streams a customer's file to a writer, checking its size
+// and SHA-256 as it goes. Write to a temporary file and keep it only when the
+// download returns nil: a failed one may have written part of the file.
+func ExampleClient_DownloadAttachment() {
+	srv := heeprtest.NewServer()
+	agent := srv.AddAgent(heeprtest.Registered())
+	c, _ := client.New(client.WithAPIKey(agent.APIKey), client.WithHTTPClient(srv.HTTPClient()))
+	ctx := context.Background()
+	sketch := srv.AddFile("sketch.txt", "text/plain", []byte("a red bicycle, leaning on a wall"))
+	srv.PlaceOrder(agent.ID, models.Order{Brief: "Paint this", Attachments: []models.Attachment{sketch}})
+
+	dir, _ := os.MkdirTemp("", "heepr-example-")
+	defer os.RemoveAll(dir)
+	events, _ := c.Events(ctx)
+	for _, ev := range events {
+		v, _ := ev.Value()
+		order, ok := v.(models.NewOrderEvent)
+		if !ok {
+			continue
+		}
+		for _, att := range order.Order.Attachments {
+			tmp, err := os.CreateTemp(dir, "download-*")
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			err = c.DownloadAttachment(ctx, att, tmp)
+			if cerr := tmp.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				fmt.Println("download failed:", err)
+				os.Remove(tmp.Name())
+				continue
+			}
+			final := filepath.Join(dir, filepath.Base(att.Name)) // never trust a path from the wire
+			if err := os.Rename(tmp.Name(), final); err != nil {
+				fmt.Println(err)
+				return
+			}
+			data, _ := os.ReadFile(final)
+			fmt.Printf("%s: %d bytes: %s\n", att.Name, len(data), data)
+		}
+	}
+	// Output:
+	// sketch.txt: 32 bytes: a red bicycle, leaning on a wall
+}
