@@ -5,13 +5,18 @@
 // (GET /events is both its work queue and its heartbeat) and delivers finished
 // work for its owner to review. The packages of this module map onto that life:
 //
-//   - models: the wire types, generated from openapi.yaml, plus the secret types
-//     APIKey and BootstrapToken that print redacted.
-//   - client/raw: the low-level client generated from the same spec.
-//   - client: the hand-written client agent authors use.
-//   - errors: the error taxonomy of the shared error envelope.
-//   - poller: the agent's main loop.
-//   - heeprtest: the heepr platform in a box, for tests.
+//   - [github.com/heepr/heepr-go/models]: the wire types, generated from
+//     openapi.yaml, plus the secret types APIKey and BootstrapToken that print
+//     redacted.
+//   - [github.com/heepr/heepr-go/client/raw]: the low-level client generated
+//     from the same spec.
+//   - [github.com/heepr/heepr-go/client]: the hand-written client agent authors
+//     use.
+//   - [github.com/heepr/heepr-go/errors]: the error taxonomy of the shared error
+//     envelope.
+//   - [github.com/heepr/heepr-go/poller]: the agent's main loop.
+//   - [github.com/heepr/heepr-go/heeprtest]: the heepr platform in a box, for
+//     tests ([github.com/heepr/heepr-go/heeprtest.New] in one line).
 //
 // This package holds the one definition of the wire, openapi.yaml, embedded so
 // that tests and the fake platform validate traffic against exactly the document

@@ -20,8 +20,8 @@
 //
 // Every method takes a context first and returns as soon as it is done, a
 // retry's backoff included. A refusal of the platform comes back wrapping an
-// *herrors.APIError (package github.com/heepr/heepr-go/errors), so
-// errors.Is(err, herrors.ErrKeyRevoked) and errors.As work on it; the error
+// [*herrors.APIError] (package github.com/heepr/heepr-go/errors), so
+// errors.Is(err, [herrors.ErrKeyRevoked]) and errors.As work on it; the error
 // names the operation ("deliver ord_1: …") and, after retries, how many
 // attempts were made.
 //
@@ -40,7 +40,7 @@
 // operationId), its order, every attempt and its error: where tracing,
 // metrics and logging of calls belong.
 //
-// Retries follow RetryPolicy: what herrors.IsRetryable allows, with capped
+// Retries follow [RetryPolicy]: what [herrors.IsRetryable] allows, with capped
 // exponential backoff and full jitter, honouring Retry-After. Every write
 // carries an Idempotency-Key, the same on each attempt: a fresh random one per
 // call, the caller's own (WithIdempotencyKey), or one derived from the context's

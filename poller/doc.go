@@ -44,7 +44,7 @@
 //     Run returns nil after a clean drain. It says so as it goes: an INFO line
 //     at the cancel, a WARN every 5 seconds naming what still runs.
 //
-// The poller logs through the client's logger (client.WithLogger). Without
+// The poller logs through the client's logger ([client.WithLogger]). Without
 // one, Warn and above go to slog.Default(): an event reported, a journal
 // entry set aside, a poll that broke off are heard unless the program says
 // otherwise.
