@@ -15,14 +15,41 @@ import (
 	"github.com/heepr/heepr-go/models"
 )
 
-// TestReadmeCodeBuilds: every Go code block of README.md is the text of a file
-// under examples/ (which CI builds) or of an Example function (which CI runs
-// and checks), so no snippet of the docs can rot.
-func TestReadmeCodeBuilds(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+// docPages are the Markdown pages whose Go code blocks must compile: the README
+// and every page under docs/.
+func docPages(t *testing.T) []string {
+	pages, err := filepath.Glob(filepath.Join("docs", "*.md"))
 	require.NoError(t, err)
-	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
-	require.NotEmpty(t, blocks)
+	return append([]string{"README.md"}, pages...)
+}
+
+// section returns the part of a Markdown file under the heading, up to the next
+// heading of the same level.
+func section(t *testing.T, file, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	_, sec, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	require.True(t, ok, "%s has the section %q", file, heading)
+	sec, _, _ = strings.Cut(sec, "\n"+heading[:strings.Index(heading, " ")+1])
+	return sec
+}
+
+// TestReadmeCodeBuilds: every Go code block of README.md and of the pages under
+// docs/ is the text of a file under examples/ (which CI builds and tests) or of
+// an Example function (which CI runs and checks), so no snippet of the docs can
+// rot.
+func TestReadmeCodeBuilds(t *testing.T) {
+	var blocks [][]string
+	for _, page := range docPages(t) {
+		text, err := os.ReadFile(page)
+		require.NoError(t, err)
+		found := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(text), -1)
+		if page == "README.md" {
+			require.NotEmpty(t, found)
+		}
+		blocks = append(blocks, found...)
+	}
 
 	var sources []string // normalized text of every example file and Example function file
 	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
@@ -66,15 +93,12 @@ func normalize(s string) string {
 	return strings.Join(out, "\n") + "\n"
 }
 
-// TestReadmeRefusalsAreTested: every test the README's "What the client
-// refuses" table names exists, so a row cannot outlive its proof.
+// TestReadmeRefusalsAreTested: every test the "What the client refuses" table
+// (docs/client.md, linked from the README) names exists, so a row cannot
+// outlive its proof.
 func TestReadmeRefusalsAreTested(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	_, section, ok := strings.Cut(string(readme), "## What the client refuses")
-	require.True(t, ok, "the README has the section")
-	section, _, _ = strings.Cut(section, "\n## ")
-	names := regexp.MustCompile("`(Test[A-Za-z0-9_]+)`").FindAllStringSubmatch(section, -1)
+	refusals := section(t, "docs/client.md", "## What the client refuses")
+	names := regexp.MustCompile("`(Test[A-Za-z0-9_]+)`").FindAllStringSubmatch(refusals, -1)
 	require.NotEmpty(t, names)
 	var tests strings.Builder
 	require.NoError(t, filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
@@ -93,16 +117,13 @@ func TestReadmeRefusalsAreTested(t *testing.T) {
 	}
 }
 
-// TestReadmeErrorTableMatchesSpec: the README's Errors table has one row per
+// TestReadmeErrorTableMatchesSpec: the Errors table (docs/errors.md, linked from
+// the README) has one row per
 // known code of the spec's open set ErrorCode, each naming the sentinel that
 // matches the code, so a code cannot be added to the wire without its advice.
 func TestReadmeErrorTableMatchesSpec(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	_, section, ok := strings.Cut(string(readme), "## Errors")
-	require.True(t, ok, "the README has the section")
-	section, _, _ = strings.Cut(section, "\n## ")
-	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| [^|]+ \\| `(Err[A-Za-z]+)` \\|").FindAllStringSubmatch(section, -1)
+	errs := section(t, "docs/errors.md", "## Errors")
+	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| [^|]+ \\| `(Err[A-Za-z]+)` \\|").FindAllStringSubmatch(errs, -1)
 	table := map[string]string{}
 	for _, r := range rows {
 		table[r[1]] = r[2]
@@ -120,16 +141,12 @@ func TestReadmeErrorTableMatchesSpec(t *testing.T) {
 	}
 }
 
-// TestReadmeErrorTableStatuses: the status column of the README's Errors
+// TestReadmeErrorTableStatuses: the status column of the Errors
 // table is herrors' one code-to-status table: each row lists StatusOf its
 // code, and every other status it lists stands for that code (CodeForStatus).
 func TestReadmeErrorTableStatuses(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	_, section, ok := strings.Cut(string(readme), "## Errors")
-	require.True(t, ok, "the README has the section")
-	section, _, _ = strings.Cut(section, "\n## ")
-	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([0-9, ]+) \\| `Err").FindAllStringSubmatch(section, -1)
+	errs := section(t, "docs/errors.md", "## Errors")
+	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([0-9, ]+) \\| `Err").FindAllStringSubmatch(errs, -1)
 	require.Len(t, rows, len(openSet(t, loadSpec(t), "ErrorCode")), "one row per code, each with its statuses")
 	for _, r := range rows {
 		code := models.ErrorCode(r[1])
@@ -168,4 +185,44 @@ func skipTree(path string, d os.DirEntry) error {
 		return filepath.SkipDir
 	}
 	return nil
+}
+
+// TestReadmeMinimalAgentLineCount: the heading "An agent in N lines" counts
+// the lines of examples/minimal/main.go, all of them, as the README shows it.
+func TestReadmeMinimalAgentLineCount(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^## An agent in (\d+) lines$`).FindSubmatch(readme)
+	require.NotNil(t, m, "the README has the heading")
+	src, err := os.ReadFile(filepath.Join("examples", "minimal", "main.go"))
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(strings.Count(string(src), "\n")), string(m[1]))
+}
+
+// TestWireAppendix: docs/wire.md, the page for agents not written in Go, has a
+// commented curl line for every operation of openapi.yaml ("# METHOD /path"
+// followed by curl), the multipart part names, and every known reason and
+// status spelled as the wire spells it.
+func TestWireAppendix(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("docs", "wire.md"))
+	require.NoError(t, err)
+	text := string(page)
+	doc := loadSpec(t)
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			line := "# " + method + " " + path
+			i := strings.Index(text, line)
+			if assert.GreaterOrEqual(t, i, 0, "docs/wire.md has no %q", line) {
+				assert.Contains(t, text[i:], "\ncurl ", "a curl line follows %q", line)
+			}
+		}
+	}
+	for _, part := range []string{`"payload" part`, `"files" part`} {
+		assert.Contains(t, text, part)
+	}
+	for _, set := range []string{"DeclineReason", "FlagReason", "AgentStatus"} {
+		for _, v := range openSet(t, doc, set) {
+			assert.Contains(t, text, "`"+v+"`", "docs/wire.md spells the %s %q", set, v)
+		}
+	}
 }
