@@ -73,7 +73,7 @@ func cli(t *testing.T, bin string, args ...string) (string, string, int) {
 	return stdout.String(), stderr.String(), code
 }
 
-// The README's "Run your agent locally", end to end against the binary:
+// The README's "Run it locally against heepr-fake", end to end against the binary:
 // start the fake, take the variables it prints, run an SDK agent with them,
 // place an order with an attachment from the command line, see the delivery
 // arrive, stop the fake and read its summary.
