@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/build"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -103,7 +104,7 @@ func check(repo, mode string) int {
 
 	current := map[string][]string{}
 	for _, m := range mods {
-		lines, err := snapshot(filepath.Join(repo, m.dir))
+		lines, err := snapshot(filepath.Join(repo, m.dir), m.dir)
 		if err != nil {
 			fail("%s: %v", m.dir, err)
 			return 1
@@ -170,8 +171,8 @@ func check(repo, mode string) int {
 		} else if !os.IsNotExist(err) {
 			fail("%v", err)
 		}
-		for pkg, ch := range changes(released, current[m.file]) {
-			dir := path.Join(m.dir, pkg)
+		for pkg, ch := range changes(repo, released, current[m.file]) {
+			dir := pkg
 			if named(unreleased, ch.keys) {
 				continue
 			}
@@ -251,7 +252,7 @@ type pkgChange struct {
 	new, gone bool     // the package is absent from one side
 }
 
-func changes(old, cur []string) map[string]*pkgChange {
+func changes(repo string, old, cur []string) map[string]*pkgChange {
 	oldSet, curSet := set(old), set(cur)
 	oldPkgs, curPkgs := map[string]bool{}, map[string]bool{}
 	for l := range oldSet {
@@ -269,7 +270,7 @@ func changes(old, cur []string) map[string]*pkgChange {
 			out[p] = c
 		}
 		c.lines = append(c.lines, sign+" "+l)
-		k := key(p, strings.TrimPrefix(l, p+": "))
+		k := key(pkgName(repo, p), strings.TrimPrefix(l, p+": "))
 		for _, have := range c.keys {
 			if have == k {
 				return
@@ -297,16 +298,19 @@ var (
 	declRE   = regexp.MustCompile(`^(?:func|type|var|const) (\w+)`)
 )
 
+// pkgName is the name in the package clause of the package in dir, or the
+// directory's last element for a package that is gone.
+func pkgName(repo, dir string) string {
+	if bp, err := build.ImportDir(filepath.Join(repo, dir), 0); err == nil && bp.Name != "" {
+		return bp.Name
+	}
+	return path.Base(dir)
+}
+
 // key is how a CHANGELOG names a declaration: `client.New`, `Client.Connect`.
-func key(pkg, decl string) string {
+func key(name, decl string) string {
 	if m := methodRE.FindStringSubmatch(decl); m != nil {
 		return m[1] + "." + m[2]
-	}
-	name := pkg
-	if pkg == "." {
-		name = "heepr"
-	} else {
-		name = path.Base(pkg)
 	}
 	if m := declRE.FindStringSubmatch(decl); m != nil {
 		return name + "." + m[1]

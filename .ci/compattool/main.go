@@ -8,8 +8,8 @@
 //	go run . snapshot <module dir>    print one module's API
 //	go run . check <repo> [-update|-release]    the gates; see gate.go
 //
-// Each line is "<import path suffix>: <declaration>", where the suffix is the
-// package's directory relative to the module ("." for the module's root).
+// Each line is "<dir>: <declaration>", where dir is the package's directory
+// relative to the repository ("." for the root module's root package).
 // Skipped: test files, internal/ and testdata/ trees, main packages, nested
 // modules, and directories whose name starts with "." or "_" (as ./... skips
 // them). Doc comments are not part of the API, so editing one never touches a
@@ -26,6 +26,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -35,7 +36,7 @@ func main() {
 	args := os.Args[1:]
 	switch {
 	case len(args) == 2 && args[0] == "snapshot":
-		lines, err := snapshot(args[1])
+		lines, err := snapshot(args[1], ".")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "compattool:", err)
 			os.Exit(1)
@@ -55,7 +56,10 @@ func main() {
 	}
 }
 
-func snapshot(root string) ([]string, error) {
+// snapshot lists the API of the module in root; each line starts with the
+// package's directory, relative to the repository: prefix (the module's own
+// directory in it) joined with the package's place in the module.
+func snapshot(root, prefix string) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -74,7 +78,7 @@ func snapshot(root string) ([]string, error) {
 			}
 		}
 		rel, _ := filepath.Rel(root, path)
-		lines, err := pkgAPI(path, filepath.ToSlash(rel))
+		lines, err := pkgAPI(path, pathpkg.Join(prefix, filepath.ToSlash(rel)))
 		if err != nil {
 			return err
 		}
