@@ -171,15 +171,15 @@ func eventContext(ctx context.Context, info EventInfo) context.Context {
 	return ctx
 }
 
-// Handle runs the handler of h that takes the event raw (its JSON as
-// polled), exactly as a Poller's worker runs one attempt: the context carries
+// Handle runs the handler of h that takes the event e (as a Journal keeps
+// it), exactly as a Poller's worker runs one attempt: the context carries
 // the event's EventInfo (with attempt and replayed) and the idempotency scope
 // of its id, so the keys of its writes are the ones any other run of it
 // makes, in this process or another; a panic comes back as a *PanicError;
 // an event nothing takes as an error wrapping ErrUnhandled. It is for
 // journals whose own workers handle the events (the river module's).
-func (h Handlers) Handle(ctx context.Context, raw json.RawMessage, attempt int, replayed bool) error {
-	e := classify(raw, nil)
+func (h Handlers) Handle(ctx context.Context, je JournalEntry, attempt int, replayed bool) error {
+	e := fromJournal(je)
 	info := e.info()
 	info.Attempt, info.Replayed = attempt, replayed
 	return h.call(eventContext(ctx, info), e, info)
