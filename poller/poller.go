@@ -318,10 +318,11 @@ func (r *run) loop(ctx context.Context) error {
 // with ctx: once on the wire it may drain events on the platform, and they must
 // reach the journal and the handlers rather than be lost with the answer.
 //
-// The answer is read one event at a time, and what was read saved to the
-// journal in one commit at the end (or at a break): durable before the next
-// poll can drain anything (for the file journal, two fsyncs however many
-// events there were). Then the events the journal hands back are queued.
+// The answer is read one event at a time, and what was read committed to the
+// journal once, at the end (or at a break): durable before the next poll can
+// drain anything (for the file journal, written as read, two fsyncs however
+// many events there were). Then the events are queued: for a journal other
+// than the file one, those its Save hands back.
 func (r *run) poll(ctx context.Context) (int, error) {
 	p := r.p
 	p.stats.polls.Add(1)
@@ -329,6 +330,14 @@ func (r *run) poll(ctx context.Context) (int, error) {
 	// even when the client has no attempt timeout.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
 	defer cancel()
+	// The file journal writes each event as it is read, overlapping the
+	// disk with the network, and commits once (issue 12's group commit);
+	// any other journal gets the poll's events in one Save at the end.
+	var b *batch
+	fj, streaming := r.j.(*fileJournal)
+	if streaming {
+		b = fj.j.begin()
+	}
 	var fresh []entry
 	read := 0
 	err := p.c.StreamEvents(pctx, func(pe client.PolledEvent) error {
@@ -342,10 +351,22 @@ func (r *run) poll(ctx context.Context) (int, error) {
 			}
 			r.inflight.Store(id, false) // a repeat later in this answer is a duplicate
 		}
+		if b != nil {
+			if err := b.add(&e); err != nil {
+				r.journalFailed(ctx, err)
+				b.abort()
+				b = nil
+			}
+		}
 		fresh = append(fresh, e)
 		return nil
 	}, client.WithoutRetry())
-	if r.j != nil && len(fresh) > 0 {
+	switch {
+	case b != nil:
+		if cerr := b.commit(); cerr != nil {
+			r.journalFailed(ctx, cerr)
+		}
+	case r.j != nil && !streaming && len(fresh) > 0:
 		fresh = r.save(pctx, fresh)
 	}
 	for _, e := range fresh {
