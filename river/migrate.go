@@ -22,9 +22,10 @@ var ours = []string{
 
 // Migrate brings the database up to what this package needs: River's schema
 // (through River's migrator, to its newest version) and this package's own
-// index. It is safe to run again, and from several replicas at once (River's
-// migrator and ours take their own locks); run it at deploy, before New's
-// agents start.
+// index. It is safe to run again (what is there is left as it is); run it
+// once at deploy, from one process, before the replicas start. This
+// package's own step takes an advisory lock, so replicas that each run it at
+// start do not collide there.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {

@@ -136,7 +136,9 @@ func WithRetention(d time.Duration) Option {
 // WithPollerOptions passes options to the leader's poller: its cadence,
 // skill directory and hooks (WithCadence, WithSkillDir, WithOnPoll…). Its
 // journal, concurrency, handler retry and handler error hook are this
-// package's: those options have no effect on the workers.
+// package's: those options have no effect on the workers. Leave out
+// poller.WithStatusUpdates: a leader that steps down would post paused for
+// an agent whose other replicas go on.
 func WithPollerOptions(opts ...poller.Option) Option {
 	return func(c *config) error { c.pollerOpts = append(c.pollerOpts, opts...); return nil }
 }
