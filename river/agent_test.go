@@ -126,3 +126,38 @@ func TestAgent_TwoReplicas(t *testing.T) {
 	}
 	assert.Empty(t, srv.Violations())
 }
+
+// An event the platform sends again, after it was handled, is a duplicate
+// in the database: not inserted, not handled again.
+func TestAgent_RepeatedEventsOnce(t *testing.T) {
+	dsn := testDB(t)
+	srv := heeprtest.NewServer()
+	defer srv.Close()
+	ag := srv.AddAgent(heeprtest.Registered())
+	c, err := client.New(client.WithBaseURL(srv.URL()), client.WithAPIKey(ag.APIKey), client.WithAgentID(ag.ID))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	runs := map[string]int{}
+	a, err := heeprriver.New(openPool(t, dsn), c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
+		mu.Lock()
+		runs[ev.ID]++
+		mu.Unlock()
+		_, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: "work for " + ev.ID})
+		return err
+	}}, heeprriver.WithElection(50*time.Millisecond),
+		heeprriver.WithPollerOptions(poller.WithCadence(time.Minute), poller.WithoutSkillCheck()))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	ord := srv.PlaceOrder(ag.ID, models.Order{})
+	require.Eventually(t, func() bool { a.Wake(); return len(srv.Deliveries(ord)) == 1 }, 10*time.Second, 50*time.Millisecond)
+	srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultRepeatEvents, Times: 3})
+	require.Eventually(t, func() bool { a.Wake(); return a.Stats().Duplicates >= 3 }, 10*time.Second, 50*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Len(t, srv.Deliveries(ord), 1)
+	assert.Equal(t, map[string]int{srv.OrderEvents(ord)[0].ID: 1}, runs)
+	assert.Equal(t, int64(1), a.Stats().Inserted)
+	assert.Empty(t, srv.Violations())
+}
