@@ -68,11 +68,11 @@ func pollRun(t testing.TB, body []byte, dir string) *run {
 func TestPollCommitsOnce(t *testing.T) {
 	dir := t.TempDir()
 	r := pollRun(t, bigAnswer(3000), dir)
-	defer r.j.close()
+	defer r.j.Close()
 	n, err := r.poll(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 3000, n)
-	assert.Equal(t, int64(2), r.j.syncs.Load(), "fsyncs for one poll")
+	assert.Equal(t, int64(2), r.j.(*fileJournal).j.syncs.Load(), "fsyncs for one poll")
 	files, err := filepath.Glob(filepath.Join(dir, "pending", "*.jsonl"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
@@ -107,8 +107,8 @@ func BenchmarkPoll10k(b *testing.B) {
 					b.Fatalf("poll: %d events, %v", n, err)
 				}
 				if r.j != nil {
-					syncs += r.j.syncs.Load()
-					_ = r.j.close()
+					syncs += r.j.(*fileJournal).j.syncs.Load()
+					_ = r.j.Close()
 				}
 				b.StartTimer()
 			}

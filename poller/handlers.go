@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/heepr/heepr-go/client"
 	"github.com/heepr/heepr-go/models"
 )
 
@@ -157,4 +158,37 @@ func (h *Handlers) fallback(ctx context.Context, info EventInfo, decodeErr error
 	}
 	info.DecodeError = decodeErr
 	return h.Default(NewContext(ctx, info), info)
+}
+
+// eventContext is the context every run of a handler gets: the event
+// (FromContext), and the idempotency scope of its id, so a run again (a
+// retry, a replay, another machine) repeats the keys of its writes.
+func eventContext(ctx context.Context, info EventInfo) context.Context {
+	ctx = NewContext(ctx, info)
+	if info.ID != "" {
+		ctx = client.NewIdempotencyScopeContext(ctx, "heepr-event:"+info.ID)
+	}
+	return ctx
+}
+
+// Handle runs the handler of h that takes the event e (as a Journal keeps
+// it), exactly as a Poller's worker runs one attempt: the context carries
+// the event's EventInfo (with attempt and replayed) and the idempotency scope
+// of its id, so the keys of its writes are the ones any other run of it
+// makes, in this process or another; a panic comes back as a *PanicError;
+// an event nothing takes as an error wrapping ErrUnhandled. It is for
+// journals whose own workers handle the events (the river module's).
+func (h Handlers) Handle(ctx context.Context, je JournalEntry, attempt int, replayed bool) error {
+	e := fromJournal(je)
+	info := e.info()
+	info.Attempt, info.Replayed = attempt, replayed
+	return h.call(eventContext(ctx, info), e, info)
+}
+
+// IsPermanent reports whether a handler's error is one that no retry can
+// mend: no handler took the event (ErrUnhandled), the client refused the
+// call for its arguments, or the platform refused it for good (a 4xx other
+// than 429). A Poller reports such an event at once rather than retrying.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrUnhandled) || !worthRetrying(err)
 }

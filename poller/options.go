@@ -13,6 +13,8 @@ type config struct {
 	cadence         time.Duration // 0: follow skill.json
 	jitter          float64
 	journal         string
+	store           Journal // WithEventJournal
+	maxGap          time.Duration
 	concurrency     int
 	handlerAttempts int
 	handlerBackoff  time.Duration
@@ -226,4 +228,18 @@ type PollResult struct {
 // cancel is still reported). It runs on the poll loop: keep it quick.
 func WithOnPoll(fn func(ctx context.Context, r PollResult)) Option {
 	return func(c *config) error { c.onPoll = fn; return nil }
+}
+
+// WithMaxGap lowers the longest gap Run lets pass between the starts of two
+// polls while the platform answers (default, and ceiling, MaxGap). A poller
+// whose polls another process takes over when it dies (the river module's
+// leader) leaves room under MaxGap for the takeover this way.
+func WithMaxGap(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second || d > MaxGap {
+			return fmt.Errorf("WithMaxGap: %v is outside 1s to MaxGap (%v)", d, MaxGap)
+		}
+		c.maxGap = d
+		return nil
+	}
 }

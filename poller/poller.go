@@ -137,8 +137,8 @@ func (p *Poller) Wake() {
 // run is one Run's state, owned by the poll loop except where noted.
 type run struct {
 	p         *Poller
-	j         *journal // nil without a journal
-	seen      *recent  // without a journal; guarded by seenMu
+	j         Journal // nil without a journal
+	seen      *recent // without a journal; guarded by seenMu
 	seenMu    sync.Mutex
 	inflight  sync.Map // event ids queued or running
 	n         uint64   // entries so far (entry.n)
@@ -184,12 +184,10 @@ func (p *Poller) Run(ctx context.Context) error {
 		return err
 	}
 	if r.j != nil {
-		defer r.j.close()
-		for _, w := range r.j.warnings {
-			p.log.WarnContext(ctx, "heepr poller: journal entry skipped or set aside", "problem", w)
-		}
+		defer r.j.Close()
 	}
-	for _, e := range replay {
+	for _, je := range replay {
+		e := fromJournal(je)
 		e.replayed = true
 		if id := e.id(); id != "" {
 			r.inflight.Store(id, true)
@@ -220,7 +218,7 @@ func (p *Poller) Run(ctx context.Context) error {
 
 // newRun prepares a Run: its dispatcher, and its journal (opened and locked)
 // with the events an earlier run left in it. hctx is the handlers' context.
-func (p *Poller) newRun(hctx context.Context) (*run, []entry, error) {
+func (p *Poller) newRun(hctx context.Context) (*run, []JournalEntry, error) {
 	r := &run{
 		p:       p,
 		hctx:    hctx,
@@ -232,11 +230,16 @@ func (p *Poller) newRun(hctx context.Context) (*run, []entry, error) {
 		r.cadence = DefaultCadence
 	}
 	r.d = newDispatcher(p.cfg.concurrency, r.handle)
-	if p.cfg.journal == "" {
+	r.sched.maxGap = p.cfg.maxGap
+	j := p.cfg.store
+	if p.cfg.journal != "" {
+		j = &fileJournal{dir: p.cfg.journal, window: p.cfg.dedup, maxEvent: p.c.MaxEventBytes(), log: p.log}
+	}
+	if j == nil {
 		r.seen = newRecent(p.cfg.dedup)
 		return r, nil, nil
 	}
-	j, left, err := openJournal(p.cfg.journal, p.cfg.dedup, p.c.MaxEventBytes())
+	left, err := j.Open(hctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("poller: %w", err)
 	}
@@ -291,7 +294,7 @@ func (r *run) loop(ctx context.Context) error {
 			if errors.As(err, &apiErr) {
 				retryAfter = apiErr.RetryAfter
 			}
-			wait = r.sched.retryAfterFailure(failures, retryAfter, r.cadence, time.Now(), lastSuccess.Add(MaxGap))
+			wait = r.sched.retryAfterFailure(failures, retryAfter, r.cadence, time.Now(), lastSuccess.Add(r.sched.gap()))
 			if !errors.As(err, new(*client.PartialPollError)) { // poll said so already, at error level
 				r.logs.failed(ctx, "heepr poller: poll failed", err, "failures", failures, "retry_in", wait)
 			}
@@ -315,10 +318,11 @@ func (r *run) loop(ctx context.Context) error {
 // with ctx: once on the wire it may drain events on the platform, and they must
 // reach the journal and the handlers rather than be lost with the answer.
 //
-// The answer is read one event at a time, each written to the journal as it
-// comes, and the journal committed once at the end (or at a break, with what
-// was read): durable before the next poll can drain anything, for two fsyncs
-// however many events there were. Then the events are queued.
+// The answer is read one event at a time, and what was read committed to the
+// journal once, at the end (or at a break): durable before the next poll can
+// drain anything (for the file journal, written as read, two fsyncs however
+// many events there were). Then the events are queued: for a journal other
+// than the file one, those its Save hands back.
 func (r *run) poll(ctx context.Context) (int, error) {
 	p := r.p
 	p.stats.polls.Add(1)
@@ -326,9 +330,13 @@ func (r *run) poll(ctx context.Context) (int, error) {
 	// even when the client has no attempt timeout.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
 	defer cancel()
+	// The file journal writes each event as it is read, overlapping the
+	// disk with the network, and commits once (issue 12's group commit);
+	// any other journal gets the poll's events in one Save at the end.
 	var b *batch
-	if r.j != nil {
-		b = r.j.begin()
+	fj, streaming := r.j.(*fileJournal)
+	if streaming {
+		b = fj.j.begin()
 	}
 	var fresh []entry
 	read := 0
@@ -353,10 +361,13 @@ func (r *run) poll(ctx context.Context) (int, error) {
 		fresh = append(fresh, e)
 		return nil
 	}, client.WithoutRetry())
-	if b != nil {
+	switch {
+	case b != nil:
 		if cerr := b.commit(); cerr != nil {
 			r.journalFailed(ctx, cerr)
 		}
+	case r.j != nil && !streaming && len(fresh) > 0:
+		fresh = r.save(pctx, fresh)
 	}
 	for _, e := range fresh {
 		r.queue(e)
@@ -376,6 +387,33 @@ func (r *run) poll(ctx context.Context) (int, error) {
 	return read, nil
 }
 
+// save hands one poll's events to the journal and returns those this
+// process handles. Those the journal's own workers take are no longer in
+// flight here.
+func (r *run) save(ctx context.Context, fresh []entry) []entry {
+	in := make([]JournalEntry, len(fresh))
+	for i, e := range fresh {
+		in[i] = toJournal(e)
+	}
+	out, err := r.j.Save(ctx, in)
+	if err != nil {
+		r.journalFailed(ctx, err)
+	}
+	mine := make(map[string]bool, len(out))
+	local := make([]entry, len(out))
+	for i, je := range out {
+		local[i] = fromJournal(je)
+		mine[je.ID] = true
+	}
+	for _, e := range fresh {
+		if id := e.id(); id != "" && !mine[id] {
+			r.inflight.Delete(id)
+		}
+	}
+	r.p.stats.events.Add(int64(len(fresh) - len(out)))
+	return local
+}
+
 // journalFailed says the events in hand are handled without the journal.
 func (r *run) journalFailed(ctx context.Context, err error) {
 	r.p.log.ErrorContext(ctx, "heepr poller: journal write failed; this poll's events are handled without it (a crash now would lose them)", "error", err)
@@ -386,7 +424,7 @@ func (r *run) isDuplicate(id string) bool {
 		return true
 	}
 	if r.j != nil {
-		return r.j.handled(id)
+		return r.j.Handled(id)
 	}
 	r.seenMu.Lock()
 	defer r.seenMu.Unlock()
@@ -472,10 +510,7 @@ func (r *run) handle(e entry) {
 			return // left in the journal for the next start
 		}
 		info.Attempt = attempt
-		ctx := NewContext(r.hctx, info)
-		if id := e.id(); id != "" {
-			ctx = client.NewIdempotencyScopeContext(ctx, "heepr-event:"+id)
-		}
+		ctx := eventContext(r.hctx, info)
 		err := recovered(ctx, run, info)
 		if r.abandoned.Load() {
 			return // Run has returned: nothing is recorded, the journal keeps the event
@@ -551,7 +586,7 @@ func (r *run) report(ctx context.Context, info EventInfo, err error) {
 func (r *run) finish(e entry) {
 	id := e.id()
 	if r.j != nil {
-		if err := r.j.done(e); err != nil {
+		if err := r.j.Done(toJournal(e)); err != nil {
 			r.p.log.Error("heepr poller: journal update failed; the event may be handled again after a restart", "event", id, "error", err)
 		}
 	} else if id != "" {

@@ -40,6 +40,16 @@ type schedule struct {
 	jitter float64
 	// failure backs off a failing poll: full jitter, capped by the cadence.
 	failure backoff.Policy
+	// maxGap is WithMaxGap's bound; 0 means MaxGap.
+	maxGap time.Duration
+}
+
+// gap is the longest wait allowed between the starts of two polls.
+func (s schedule) gap() time.Duration {
+	if s.maxGap > 0 {
+		return min(s.maxGap, MaxGap)
+	}
+	return MaxGap
 }
 
 // interval is the wait after a successful poll: the cadence, varied by
@@ -54,7 +64,7 @@ func (s schedule) interval(cadence time.Duration, first bool) time.Duration {
 		spread := time.Duration(s.jitter * float64(cadence))
 		lo, hi = cadence-spread, cadence+spread
 	}
-	hi = min(hi, MaxGap)
+	hi = min(hi, s.gap())
 	lo = min(max(lo, time.Second), hi)
 	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
 }

@@ -1,0 +1,163 @@
+package river_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heepr/heepr-go/client"
+	"github.com/heepr/heepr-go/heeprtest"
+	"github.com/heepr/heepr-go/models"
+	"github.com/heepr/heepr-go/poller"
+	heeprriver "github.com/heepr/heepr-go/river"
+)
+
+func TestMigrate_Twice(t *testing.T) {
+	dsn := testDB(t) // migrated once
+	pool := openPool(t, dsn)
+	require.NoError(t, heeprriver.Migrate(context.Background(), pool))
+	var n int
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_indexes WHERE indexname = 'heepr_river_event_order'").Scan(&n))
+	assert.Equal(t, 1, n)
+}
+
+func TestNew_Refuses(t *testing.T) {
+	srv := heeprtest.NewServer()
+	defer srv.Close()
+	a := srv.AddAgent(heeprtest.Registered())
+	c, err := client.New(client.WithBaseURL(srv.URL()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID))
+	require.NoError(t, err)
+	_, err = heeprriver.New(nil, c, poller.Handlers{})
+	assert.Error(t, err)
+	dsn := testDB(t)
+	pool := openPool(t, dsn)
+	_, err = heeprriver.New(pool, c, poller.Handlers{})
+	assert.ErrorContains(t, err, "no handler")
+	_, err = heeprriver.New(pool, c, poller.Handlers{Default: func(context.Context, poller.EventInfo) error { return nil }}, heeprriver.WithElection(time.Hour))
+	assert.ErrorContains(t, err, "WithElection")
+}
+
+// TestAgent_TwoReplicas runs two replicas in one process: one of them
+// leads; every event is handled once, with its delivery, an order's events
+// in order, and the handler's context carries the event's idempotency scope.
+func TestAgent_TwoReplicas(t *testing.T) {
+	dsn := testDB(t)
+	srv := heeprtest.NewServer()
+	defer srv.Close()
+	ag := srv.AddAgent(heeprtest.Registered())
+	c, err := client.New(client.WithBaseURL(srv.URL()), client.WithAPIKey(ag.APIKey), client.WithAgentID(ag.ID))
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	seen := map[string][]string{} // order -> event ids, in the order handled
+	scopes := map[string]string{}
+	handle := func(ctx context.Context, id, order string) error {
+		ev, ok := poller.FromContext(ctx)
+		require.True(t, ok)
+		scope, _ := client.IdempotencyScopeFromContext(ctx)
+		mu.Lock()
+		seen[order] = append(seen[order], id)
+		scopes[id] = scope
+		mu.Unlock()
+		assert.Equal(t, id, ev.ID)
+		_, err := c.Deliver(ctx, order, client.Delivery{Text: "work for " + id})
+		return err
+	}
+	h := poller.Handlers{
+		NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error { return handle(ctx, ev.ID, ev.OrderID) },
+		RevisionRequest: func(ctx context.Context, ev models.RevisionRequestEvent) error {
+			return handle(ctx, ev.ID, ev.OrderID)
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var agents []*heeprriver.Agent
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		a, err := heeprriver.New(openPool(t, dsn), c, h, heeprriver.WithElection(50*time.Millisecond),
+			heeprriver.WithPollerOptions(poller.WithCadence(time.Minute), poller.WithoutSkillCheck()))
+		require.NoError(t, err)
+		agents = append(agents, a)
+		wg.Go(func() { errs <- a.Run(ctx) })
+	}
+	want := map[string][]string{}
+	for range 8 {
+		ord := srv.PlaceOrder(ag.ID, models.Order{})
+		want[ord] = []string{srv.OrderEvents(ord)[0].ID, srv.RequestRevision(ord, "again"), srv.RequestRevision(ord, "and again")}
+	}
+	require.Eventually(t, func() bool {
+		for _, a := range agents {
+			a.Wake()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, ids := range seen {
+			n += len(ids)
+		}
+		return n >= 24
+	}, 30*time.Second, 100*time.Millisecond)
+	cancel()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	leaders := 0
+	for _, a := range agents {
+		leaders += int(a.Stats().Leaderships)
+	}
+	assert.Equal(t, 1, leaders, "one replica led")
+	assert.Equal(t, want, seen)
+	for ord, ids := range want {
+		ds := srv.Deliveries(ord)
+		require.Len(t, ds, 3)
+		for i, d := range ds {
+			assert.Equal(t, ids[i], eventOf(d.Payload.Text))
+		}
+		for _, id := range ids {
+			assert.Equal(t, "heepr-event:"+id, scopes[id])
+		}
+	}
+	assert.Empty(t, srv.Violations())
+}
+
+// An event the platform sends again, after it was handled, is a duplicate
+// in the database: not inserted, not handled again.
+func TestAgent_RepeatedEventsOnce(t *testing.T) {
+	dsn := testDB(t)
+	srv := heeprtest.NewServer()
+	defer srv.Close()
+	ag := srv.AddAgent(heeprtest.Registered())
+	c, err := client.New(client.WithBaseURL(srv.URL()), client.WithAPIKey(ag.APIKey), client.WithAgentID(ag.ID))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	runs := map[string]int{}
+	a, err := heeprriver.New(openPool(t, dsn), c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
+		mu.Lock()
+		runs[ev.ID]++
+		mu.Unlock()
+		_, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: "work for " + ev.ID})
+		return err
+	}}, heeprriver.WithElection(50*time.Millisecond),
+		heeprriver.WithPollerOptions(poller.WithCadence(time.Minute), poller.WithoutSkillCheck()))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	ord := srv.PlaceOrder(ag.ID, models.Order{})
+	require.Eventually(t, func() bool { a.Wake(); return len(srv.Deliveries(ord)) == 1 }, 10*time.Second, 50*time.Millisecond)
+	srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultRepeatEvents, Times: 3})
+	require.Eventually(t, func() bool { a.Wake(); return a.Stats().Duplicates >= 3 }, 10*time.Second, 50*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Len(t, srv.Deliveries(ord), 1)
+	assert.Equal(t, map[string]int{srv.OrderEvents(ord)[0].ID: 1}, runs)
+	assert.Equal(t, int64(1), a.Stats().Inserted)
+	assert.Empty(t, srv.Violations())
+}
