@@ -260,10 +260,10 @@ func (r *run) loop(ctx context.Context) error {
 		first       = true
 	)
 	for {
-		start := time.Now()
-		n, err := r.poll(ctx)
+		res := r.pollThrough(ctx)
+		start, err := res.At, res.Err
 		if p.cfg.onPoll != nil {
-			p.cfg.onPoll(ctx, PollResult{At: start, Latency: time.Since(start), Events: n, Err: err})
+			p.cfg.onPoll(ctx, res)
 		}
 		var wait time.Duration
 		switch {
@@ -319,7 +319,10 @@ func (r *run) loop(ctx context.Context) error {
 // comes, and the journal committed once at the end (or at a break, with what
 // was read): durable before the next poll can drain anything, for two fsyncs
 // however many events there were. Then the events are queued.
-func (r *run) poll(ctx context.Context) (int, error) {
+//
+// origin, when not nil, is the poll's context as the poll middleware handed
+// it down: every event of this poll carries it to its handler (PollContext).
+func (r *run) poll(ctx, origin context.Context) (int, error) {
 	p := r.p
 	p.stats.polls.Add(1)
 	// Bounded on its own, so a dead connection cannot hold Run past a cancel
@@ -335,6 +338,7 @@ func (r *run) poll(ctx context.Context) (int, error) {
 	err := p.c.StreamEvents(pctx, func(pe client.PolledEvent) error {
 		read++
 		e := classify(pe.Raw, pe.Err)
+		e.origin = origin
 		if id := e.id(); id != "" {
 			if r.isDuplicate(id) {
 				p.stats.duplicates.Add(1)
@@ -473,6 +477,9 @@ func (r *run) handle(e entry) {
 		}
 		info.Attempt = attempt
 		ctx := NewContext(r.hctx, info)
+		if e.origin != nil {
+			ctx = context.WithValue(ctx, pollCtxKey{}, e.origin)
+		}
 		if id := e.id(); id != "" {
 			ctx = client.NewIdempotencyScopeContext(ctx, "heepr-event:"+id)
 		}
