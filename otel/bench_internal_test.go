@@ -3,6 +3,7 @@ package heeprotel
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -19,31 +20,10 @@ import (
 // the work the instrumentation adds, without the poll loop's goroutine
 // hand-offs, whose scheduling noise is larger than that work.
 func BenchmarkIdlePollDirect(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		tel  bool
-	}{{"plain", false}, {"otel", true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			srv := heeprtest.NewServer()
-			a := srv.AddAgent(heeprtest.Registered())
-			opts := []client.Option{client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID)}
-			var m *Middleware
-			if tc.tel {
-				tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
-				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-				m = New(WithTracerProvider(tp), WithMeterProvider(mp))
-				opts = append(opts, m.ClientOption())
-			}
-			c, err := client.New(opts...)
-			require.NoError(b, err)
-			poll := poller.PollFunc(func(ctx context.Context) poller.PollResult {
-				n := 0
-				err := c.StreamEvents(ctx, func(client.PolledEvent) error { n++; return nil }, client.WithoutRetry())
-				return poller.PollResult{Events: n, Err: err}
-			})
-			if m != nil {
-				poll = m.pollMiddleware(&heartbeat{})(poll)
-			}
+	for _, tel := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "otel"}[tel]
+		b.Run(name, func(b *testing.B) {
+			poll := idlePoll(b, tel)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
@@ -53,4 +33,65 @@ func BenchmarkIdlePollDirect(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkIdlePollPaired alternates the two polls of BenchmarkIdlePollDirect
+// in one loop, timing each, so that whatever else the machine does weighs on
+// both alike: it reports each one's ns/poll and their ratio (its ns/op and
+// allocs are the two polls together; the Direct benchmark has each alone).
+func BenchmarkIdlePollPaired(b *testing.B) {
+	plain, instrumented := idlePoll(b, false), idlePoll(b, true)
+	ctx := context.Background()
+	var tPlain, tOtel time.Duration
+	b.ReportAllocs()
+	timed := func(poll poller.PollFunc, total *time.Duration) {
+		t := time.Now()
+		r := poll(ctx)
+		*total += time.Since(t)
+		if r.Err != nil || r.Events != 0 {
+			b.Fatalf("not an idle poll: %+v", r)
+		}
+	}
+	odd := false
+	for b.Loop() {
+		// Each goes first every other time, so neither pays for the other's
+		// garbage more than the other does.
+		if odd = !odd; odd {
+			timed(plain, &tPlain)
+			timed(instrumented, &tOtel)
+		} else {
+			timed(instrumented, &tOtel)
+			timed(plain, &tPlain)
+		}
+	}
+	b.ReportMetric(float64(tPlain.Nanoseconds())/float64(b.N), "plain-ns/poll")
+	b.ReportMetric(float64(tOtel.Nanoseconds())/float64(b.N), "otel-ns/poll")
+	b.ReportMetric(float64(tOtel)/float64(tPlain), "otel/plain")
+}
+
+// idlePoll is an idle poll as the poller makes it, plain or instrumented
+// (the SDK's providers, every span sampled, no exporter), on a platform of
+// its own.
+func idlePoll(b *testing.B, tel bool) poller.PollFunc {
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent(heeprtest.Registered())
+	opts := []client.Option{client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID)}
+	var m *Middleware
+	if tel {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		m = New(WithTracerProvider(tp), WithMeterProvider(mp))
+		opts = append(opts, m.ClientOption())
+	}
+	c, err := client.New(opts...)
+	require.NoError(b, err)
+	poll := poller.PollFunc(func(ctx context.Context) poller.PollResult {
+		n := 0
+		err := c.StreamEvents(ctx, func(client.PolledEvent) error { n++; return nil }, client.WithoutRetry())
+		return poller.PollResult{Events: n, Err: err}
+	})
+	if m != nil {
+		poll = m.pollMiddleware(&heartbeat{})(poll)
+	}
+	return poll
 }

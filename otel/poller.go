@@ -21,7 +21,7 @@ func (m *Middleware) pollMiddleware(hb *heartbeat) func(poller.PollFunc) poller.
 	return func(next poller.PollFunc) poller.PollFunc {
 		return func(ctx context.Context) poller.PollResult {
 			start := time.Now()
-			ctx, span := m.tracer.Start(ctx, "heepr.poll", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindInternal))
+			ctx, span := m.tracer.Start(ctx, "heepr.poll", pollSpan...)
 			r := next(ctx)
 			hb.polled(start, r.Err == nil)
 			outcome, set := "idle", pollIdle
@@ -31,18 +31,19 @@ func (m *Middleware) pollMiddleware(hb *heartbeat) func(poller.PollFunc) poller.
 			case r.Events > 0:
 				outcome, set = "events", pollEvents
 			}
-			m.inst.pollDuration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(set))
+			m.inst.pollDuration.Record(ctx, time.Since(start).Seconds(), set.record)
 			if r.Err == nil {
-				m.inst.polls.Add(ctx, 1, metric.WithAttributeSet(set))
+				m.inst.polls.Add(ctx, 1, set.add)
 			} else {
 				class := errorType(r.Err, apiStatus(r.Err))
 				m.inst.polls.Add(ctx, 1, metric.WithAttributes(AttrPollOutcome.String(outcome), semconv.ErrorTypeKey.String(class)))
 			}
 			if span.IsRecording() {
-				span.SetAttributes(AttrPollOutcome.String(outcome), AttrPollEvents.Int(r.Events))
-				if r.Err != nil {
+				if r.Err == nil {
+					span.SetAttributes(AttrPollOutcome.String(outcome), AttrPollEvents.Int(r.Events))
+				} else {
 					class := errorType(r.Err, apiStatus(r.Err))
-					span.SetAttributes(semconv.ErrorTypeKey.String(class))
+					span.SetAttributes(AttrPollOutcome.String(outcome), AttrPollEvents.Int(r.Events), semconv.ErrorTypeKey.String(class))
 					span.SetStatus(codes.Error, class)
 				}
 			}

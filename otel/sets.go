@@ -63,9 +63,20 @@ func (s *attrSets) call(k callKey) *callSets {
 	return cs
 }
 
-// The poll metrics' sets without an error: the common case, built once.
+// pollSet is a poll outcome's attributes as the measurement options of the
+// poll metrics, built once: a poll every few minutes for months repeats them.
+type pollSet struct {
+	record metric.RecordOption
+	add    metric.AddOption
+}
+
+func newPollSet(outcome string) pollSet {
+	o := metric.WithAttributeSet(attribute.NewSet(AttrPollOutcome.String(outcome)))
+	return pollSet{record: o, add: o}
+}
+
 var (
-	pollIdle   = attribute.NewSet(AttrPollOutcome.String("idle"))
-	pollEvents = attribute.NewSet(AttrPollOutcome.String("events"))
-	pollError  = attribute.NewSet(AttrPollOutcome.String("error"))
+	pollIdle   = newPollSet("idle")
+	pollEvents = newPollSet("events")
+	pollError  = newPollSet("error")
 )
