@@ -23,7 +23,7 @@ func BenchmarkIdlePollDirect(b *testing.B) {
 	for _, tel := range []bool{false, true} {
 		name := map[bool]string{false: "plain", true: "otel"}[tel]
 		b.Run(name, func(b *testing.B) {
-			poll := idlePoll(b, tel)
+			poll := idlePoll(b, tel, true)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
@@ -39,8 +39,19 @@ func BenchmarkIdlePollDirect(b *testing.B) {
 // in one loop, timing each, so that whatever else the machine does weighs on
 // both alike: it reports each one's ns/poll and their ratio (its ns/op and
 // allocs are the two polls together; the Direct benchmark has each alone).
+//
+// "sampled" records both spans (AlwaysSample); "unsampled" samples none
+// (NeverSample: the metrics, and span contexts that record nothing), as a
+// program sampling its idle polls away pays.
 func BenchmarkIdlePollPaired(b *testing.B) {
-	plain, instrumented := idlePoll(b, false), idlePoll(b, true)
+	for _, sampled := range []bool{true, false} {
+		name := map[bool]string{true: "sampled", false: "unsampled"}[sampled]
+		b.Run(name, func(b *testing.B) { pairedPolls(b, sampled) })
+	}
+}
+
+func pairedPolls(b *testing.B, sampled bool) {
+	plain, instrumented := idlePoll(b, false, true), idlePoll(b, true, sampled)
 	ctx := context.Background()
 	var tPlain, tOtel time.Duration
 	b.ReportAllocs()
@@ -70,15 +81,19 @@ func BenchmarkIdlePollPaired(b *testing.B) {
 }
 
 // idlePoll is an idle poll as the poller makes it, plain or instrumented
-// (the SDK's providers, every span sampled, no exporter), on a platform of
-// its own.
-func idlePoll(b *testing.B, tel bool) poller.PollFunc {
+// (the SDK's providers, every span sampled or none, no exporter), on a
+// platform of its own.
+func idlePoll(b *testing.B, tel, sampled bool) poller.PollFunc {
 	srv := heeprtest.NewServer()
 	a := srv.AddAgent(heeprtest.Registered())
 	opts := []client.Option{client.WithHTTPClient(srv.HTTPClient()), client.WithAPIKey(a.APIKey), client.WithAgentID(a.ID)}
 	var m *Middleware
 	if tel {
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+		sampler := sdktrace.AlwaysSample()
+		if !sampled {
+			sampler = sdktrace.NeverSample()
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler))
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		m = New(WithTracerProvider(tp), WithMeterProvider(mp))
 		opts = append(opts, m.ClientOption())
