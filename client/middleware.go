@@ -61,6 +61,7 @@ type Call struct {
 	header   http.Header // and its header (the response's own, not a copy)
 	resErr   error       // the final attempt's error, for its request id
 	redact   func(string) string
+	keyHash  string // the hex SHA-256 of the Idempotency-Key, "" for none
 }
 
 // Attempt is one HTTP attempt of a call, as [Call.OnAttempt] hooks see it.
@@ -81,6 +82,18 @@ type Attempt struct {
 	// Wait is the backoff before the next attempt (Retry-After when the
 	// platform set one); 0 when none follows.
 	Wait time.Duration
+	// Method is the request's HTTP method.
+	Method string
+	// URL is the request's URL without user info, query or fragment (an
+	// attachment's signed URL keeps its signature in its query): safe to
+	// record. A download's redirects are not in it.
+	URL string
+	// BytesSent counts the bytes of the request body the transport read for
+	// this attempt (a delivery's files included); BytesReceived the bytes of
+	// the answer's body the client read. Both are 0 for a call whose
+	// middleware registered no OnAttempt hook: they are counted only when
+	// someone listens.
+	BytesSent, BytesReceived int64
 }
 
 // OnAttempt registers fn to be called after each HTTP attempt of the call,
@@ -94,6 +107,16 @@ func (c *Call) OnAttempt(fn func(ctx context.Context, a Attempt)) {
 		c.hooks = append(c.hooks, fn)
 	}
 }
+
+// IdempotencyKeyHash returns the hex SHA-256 of the Idempotency-Key the call
+// sent ("" for a call that sent none, or before next has run): the same on
+// every attempt, and on every run of a replayed handler, so a trace can tell
+// which calls were one logical write without holding the key itself.
+// A key in hand gives its hash with `printf %s "$key" | sha256sum`.
+func (c *Call) IdempotencyKeyHash() string { return c.keyHash }
+
+// observed reports whether anyone listens to the call's attempts.
+func (c *Call) observed() bool { return len(c.hooks) > 0 }
 
 // Attempts returns how many HTTP attempts the call made: 0 before next has
 // run, or when a middleware did not let the call through.

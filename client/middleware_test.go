@@ -3,6 +3,8 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"sync"
@@ -283,4 +285,50 @@ func TestWithMiddleware_SeveralOperations(t *testing.T) {
 	last := lastRequest(t, srv)
 	assert.Equal(t, "/api/agents/"+a.ID+"/skill/RULES.md", last.Path)
 	assert.Equal(t, last.ID, info.RequestID, "the last request's")
+}
+
+// An attempt tells its method, its URL without the query, and the bytes it
+// sent and read; the call the hash of its Idempotency-Key, never the key, the
+// same on every attempt.
+func TestCall_AttemptFactsAndKeyHash(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rec callRecorder
+		var hashes []string
+		hashOf := func(next client.Invoker) client.Invoker {
+			return func(ctx context.Context, call *client.Call) error {
+				err := next(ctx, call)
+				hashes = append(hashes, call.IdempotencyKeyHash())
+				return err
+			}
+		}
+		srv, a, c := registered(t, client.WithMiddleware(rec.middleware, hashOf))
+		order := srv.PlaceOrder(a.ID, models.Order{})
+		srv.Inject(heeprtest.Fault{Kind: heeprtest.FaultStatus, Status: 503, Path: "/orders/{id}/deliver"})
+		const key = "my-key-1"
+		_, err := c.Deliver(context.Background(), order, client.Delivery{Files: []client.File{client.FileFromBytes("a.txt", []byte("hello"))}},
+			client.WithIdempotencyKey(key))
+		require.NoError(t, err)
+		got := rec.all()
+		d := got[len(got)-1]
+		require.Len(t, d.Hooks, 2)
+		sum := sha256.Sum256([]byte(key))
+		assert.Equal(t, hex.EncodeToString(sum[:]), hashes[len(hashes)-1])
+		for _, at := range d.Hooks {
+			assert.Equal(t, http.MethodPost, at.Method)
+			assert.Equal(t, c.BaseURL()+"/orders/"+order+"/deliver", at.URL)
+			assert.Positive(t, at.BytesReceived, "the 503's envelope, then the receipt")
+		}
+		// The 503 may come before the transport sent the body; the retry's is read whole.
+		assert.Greater(t, d.Hooks[1].BytesSent, int64(len("hello")), "the multipart body, the file in it")
+
+		_, err = c.Events(context.Background())
+		require.NoError(t, err)
+		got = rec.all()
+		poll := got[len(got)-1]
+		assert.Empty(t, hashes[len(hashes)-1], "a GET sends no key")
+		require.Len(t, poll.Hooks, 1)
+		assert.Equal(t, http.MethodGet, poll.Hooks[0].Method)
+		assert.Zero(t, poll.Hooks[0].BytesSent)
+		assert.Positive(t, poll.Hooks[0].BytesReceived, "{} at least")
+	})
 }

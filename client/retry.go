@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	herrors "github.com/heepr/heepr-go/errors"
@@ -109,6 +112,10 @@ func (c *Client) send(ctx context.Context, hc *http.Client, req *http.Request, c
 	}
 	policy := backoff.Policy{Base: c.retry.BaseDelay, Max: c.retry.MaxDelay}
 	hasBody := req.Body != nil && req.Body != http.NoBody
+	if key := req.Header.Get("Idempotency-Key"); key != "" && call.keyHash == "" {
+		sum := sha256.Sum256([]byte(key))
+		call.keyHash = hex.EncodeToString(sum[:])
+	}
 
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 && hasBody {
@@ -119,8 +126,16 @@ func (c *Client) send(ctx context.Context, hc *http.Client, req *http.Request, c
 			req.Body = body
 		}
 		start := time.Now()
-		res, err := c.attempt1(ctx, hc, req, attemptSpec{op: op, n: attempt, total: timeout, afterBody: cc.answerTimeout}, handle)
-		a := Attempt{Number: attempt, Err: err, Duration: time.Since(start)}
+		var counts *byteCounts
+		if call.observed() {
+			counts = new(byteCounts) // only when a hook reads them: polls stay as cheap as they were
+		}
+		res, err := c.attempt1(ctx, hc, req, attemptSpec{op: op, n: attempt, total: timeout, afterBody: cc.answerTimeout, counts: counts}, handle)
+		a := Attempt{Number: attempt, Err: err, Duration: time.Since(start), Method: req.Method}
+		if counts != nil {
+			a.URL = redactURL(req.URL)
+			a.BytesSent, a.BytesReceived = counts.sent.Load(), counts.received.Load()
+		}
 		if err == nil {
 			call.record(ctx, a, res, nil)
 			return nil
@@ -181,6 +196,23 @@ type attemptSpec struct {
 	op               string
 	n                int
 	total, afterBody time.Duration
+	counts           *byteCounts // nil: nobody counts
+}
+
+// byteCounts are one attempt's body bytes, sent and read. The transport reads
+// the request body on a goroutine of its own, hence atomics.
+type byteCounts struct{ sent, received atomic.Int64 }
+
+// countedBody counts what is read through it into n.
+type countedBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 
 // attempt1 makes one attempt. It returns the answer when one came (its body
@@ -192,6 +224,9 @@ func (c *Client) attempt1(ctx context.Context, hc *http.Client, req *http.Reques
 	}
 	defer cancel()
 	send := req.WithContext(actx)
+	if at.counts != nil && send.Body != nil && send.Body != http.NoBody {
+		send.Body = &countedBody{ReadCloser: send.Body, n: &at.counts.sent}
+	}
 	if at.afterBody > 0 && req.Body != nil && req.Body != http.NoBody {
 		var stop func()
 		send, stop = answerWithin(send, at.afterBody)
@@ -216,6 +251,9 @@ func (c *Client) attempt1(ctx context.Context, hc *http.Client, req *http.Reques
 		return nil, err
 	}
 	defer res.Body.Close()
+	if at.counts != nil {
+		res.Body = &countedBody{ReadCloser: res.Body, n: &at.counts.received}
+	}
 	if debug {
 		c.log.DebugContext(ctx, "heepr: attempt", "op", at.op, "method", req.Method, "path", req.URL.Path,
 			"attempt", at.n, "status", res.StatusCode, "request_id", capServerString(res.Header.Get("X-Request-Id")), "duration", time.Since(start))

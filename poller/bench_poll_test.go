@@ -69,7 +69,7 @@ func TestPollCommitsOnce(t *testing.T) {
 	dir := t.TempDir()
 	r := pollRun(t, bigAnswer(3000), dir)
 	defer r.j.Close()
-	n, err := r.poll(context.Background())
+	n, err := r.poll(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 3000, n)
 	assert.Equal(t, int64(2), r.j.(*fileJournal).j.syncs.Load(), "fsyncs for one poll")
@@ -101,7 +101,7 @@ func BenchmarkPoll10k(b *testing.B) {
 				}
 				r := pollRun(b, body, dir)
 				b.StartTimer()
-				n, err := r.poll(context.Background())
+				n, err := r.poll(context.Background(), nil)
 				b.StopTimer()
 				if err != nil || n != 10000 {
 					b.Fatalf("poll: %d events, %v", n, err)

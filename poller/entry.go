@@ -2,6 +2,7 @@ package poller
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,9 @@ type entry struct {
 	bad      error
 	replayed bool   // from the journal at start
 	n        uint64 // the run's count of entries, unique: the dispatch key of an event without id or order
+	// origin is the context of the poll that brought the event, as the
+	// poll middleware handed it down (PollContext); nil without one.
+	origin context.Context
 
 	// Where it is in the journal: a poll's segment and its line there, or a
 	// file of its own (the layout of v0.1.0). Zero without a journal.

@@ -28,6 +28,7 @@ type config struct {
 	onSkillChange   func(context.Context, SkillChange)
 	onPoll          func(context.Context, PollResult)
 	middleware      []func(HandlerFunc) HandlerFunc
+	pollMiddleware  []func(PollFunc) PollFunc
 }
 
 // Option configures a Poller.

@@ -263,10 +263,10 @@ func (r *run) loop(ctx context.Context) error {
 		first       = true
 	)
 	for {
-		start := time.Now()
-		n, err := r.poll(ctx)
+		res := r.pollThrough(ctx)
+		start, err := res.At, res.Err
 		if p.cfg.onPoll != nil {
-			p.cfg.onPoll(ctx, PollResult{At: start, Latency: time.Since(start), Events: n, Err: err})
+			p.cfg.onPoll(ctx, res)
 		}
 		var wait time.Duration
 		switch {
@@ -323,7 +323,10 @@ func (r *run) loop(ctx context.Context) error {
 // drain anything (for the file journal, written as read, two fsyncs however
 // many events there were). Then the events are queued: for a journal other
 // than the file one, those its Save hands back.
-func (r *run) poll(ctx context.Context) (int, error) {
+//
+// origin, when not nil, is the poll's context as the poll middleware handed
+// it down: every event of this poll carries it to its handler (PollContext).
+func (r *run) poll(ctx, origin context.Context) (int, error) {
 	p := r.p
 	p.stats.polls.Add(1)
 	// Bounded on its own, so a dead connection cannot hold Run past a cancel
@@ -343,6 +346,7 @@ func (r *run) poll(ctx context.Context) (int, error) {
 	err := p.c.StreamEvents(pctx, func(pe client.PolledEvent) error {
 		read++
 		e := classify(pe.Raw, pe.Err)
+		e.origin = origin
 		if id := e.id(); id != "" {
 			if r.isDuplicate(id) {
 				p.stats.duplicates.Add(1)
@@ -403,6 +407,7 @@ func (r *run) save(ctx context.Context, fresh []entry) []entry {
 	local := make([]entry, len(out))
 	for i, je := range out {
 		local[i] = fromJournal(je)
+		local[i].origin = fresh[0].origin // one poll: one origin for all
 		mine[je.ID] = true
 	}
 	for _, e := range fresh {
@@ -511,6 +516,9 @@ func (r *run) handle(e entry) {
 		}
 		info.Attempt = attempt
 		ctx := eventContext(r.hctx, info)
+		if e.origin != nil {
+			ctx = context.WithValue(ctx, pollCtxKey{}, e.origin)
+		}
 		err := recovered(ctx, run, info)
 		if r.abandoned.Load() {
 			return // Run has returned: nothing is recorded, the journal keeps the event
