@@ -226,3 +226,21 @@ func TestWireAppendix(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplesKeepAKeyNotSaved: every program under examples/ that calls
+// client.Connect handles *client.KeyNotSavedError apart from other errors.
+// Connect returns a working client with it after the token was spent; a
+// program that exits on any error loses the key for good (issue 13).
+func TestExamplesKeepAKeyNotSaved(t *testing.T) {
+	mains, err := filepath.Glob(filepath.Join("examples", "*", "main.go"))
+	require.NoError(t, err)
+	require.NotEmpty(t, mains)
+	for _, file := range mains {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		if !strings.Contains(string(src), "client.Connect(") {
+			continue
+		}
+		assert.Contains(t, string(src), "KeyNotSavedError", "%s calls client.Connect: it must keep running on a *client.KeyNotSavedError", file)
+	}
+}

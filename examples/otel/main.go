@@ -123,7 +123,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(metric
 	c, err := client.Connect(ctx, client.ConnectConfig{
 		KeyFile: filepath.Join(dir, client.DefaultKeyFile), AgentID: *agentID, BootstrapToken: models.BootstrapToken(*token),
 	}, append(opts, tel.ClientOption())...)
-	if err != nil {
+	if notSaved, ok := errors.AsType[*client.KeyNotSavedError](err); ok {
+		// The token is spent and c works: keep running, and say where
+		// the key must go, rather than lose it by exiting.
+		fmt.Fprintln(os.Stderr, "otel: ERROR", notSaved)
+	} else if err != nil {
 		return err
 	}
 
