@@ -26,8 +26,11 @@ func TestSecret(t *testing.T) {
 // redacted all the same.
 func TestKnownEveryForm(t *testing.T) {
 	const key = "sk_live_4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f"
-	k := NewKnown(key, "abcd_efgh_ij", "")
+	const token = "bs_0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+	k := NewKnown(key, "abcd_efgh_ij", token)
 	tests := []struct{ in, want string }{
+		{"token " + token + " used", "token bs_…e8f9 used"},
+		{"token 0a1b2c3d4e5f60718293a4b5c6d7e8f9 used", "token bs_…e8f9 used"},
 		{"your key " + key + " is revoked", "your key sk_live_…2e4f is revoked"},
 		{"key 4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f unknown", "key sk_live_…2e4f unknown"},
 		{"GET /x?key=sk_live_4f9c2a7e1b8d4c6a9e0f3b5d7a1c2e4f", "GET /x?key=sk_live_…2e4f"},
