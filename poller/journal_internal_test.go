@@ -213,3 +213,32 @@ func TestJournalNeverReusesASegmentNumber(t *testing.T) {
 	require.Len(t, left, 1, "the second poll's event is pending, not taken for the first's")
 	assert.Equal(t, "evt_2", left[0].id())
 }
+
+// A seen-file line too long or garbled (a 2 MiB id written by v0.1.0, a
+// disk's garbage) is skipped with one warning, never fatal: the lines around
+// it still count, and the file is compacted so the next start is clean.
+func TestJournalSeenBadLinesSkipped(t *testing.T) {
+	dir := t.TempDir()
+	seen := `"evt_1"` + "\n" +
+		`"` + strings.Repeat("x", 2<<20) + `"` + "\n" + // too long
+		`{"id":` + "\n" + // garbled
+		"\x00\x01\x02 not json\n" +
+		`"evt_2"` + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "seen"), []byte(seen), 0o600))
+
+	j, left, err := openJournal(dir, 16, 1<<20)
+	require.NoError(t, err, "never fatal")
+	require.Empty(t, left)
+	assert.True(t, j.handled("evt_1"))
+	assert.True(t, j.handled("evt_2"), "the lines after the bad ones still count")
+	require.Len(t, j.warnings, 1, "one warning for the file")
+	assert.Contains(t, j.warnings[0], "3 lines too long or garbled, skipped")
+	require.NoError(t, j.close())
+
+	j, _, err = openJournal(dir, 16, 1<<20)
+	require.NoError(t, err)
+	defer j.close()
+	assert.Empty(t, j.warnings, "compacted: the next start is clean")
+	assert.True(t, j.handled("evt_1"))
+	assert.True(t, j.handled("evt_2"))
+}
