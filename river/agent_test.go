@@ -2,6 +2,9 @@ package river_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,5 +162,115 @@ func TestAgent_RepeatedEventsOnce(t *testing.T) {
 	assert.Len(t, srv.Deliveries(ord), 1)
 	assert.Equal(t, map[string]int{srv.OrderEvents(ord)[0].ID: 1}, runs)
 	assert.Equal(t, int64(1), a.Stats().Inserted)
+	assert.Empty(t, srv.Violations())
+}
+
+// A failing handler on River: an error is retried on WithHandlerRetry's
+// backoff, each attempt repeating the idempotency key of each write, so the
+// platform keeps one delivery; an error no retry mends cancels the job at
+// once; one that outlasts the attempts discards it. Each of the last two is
+// reported to WithOnHandlerError once, with its event.
+func TestAgent_HandlerFailures(t *testing.T) {
+	dsn := testDB(t)
+	pool := openPool(t, dsn)
+	srv := heeprtest.NewServer()
+	defer srv.Close()
+	ag := srv.AddAgent(heeprtest.Registered())
+	c, err := client.New(client.WithBaseURL(srv.URL()), client.WithAPIKey(ag.APIKey), client.WithAgentID(ag.ID))
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	runs := map[string]int{} // brief -> attempts run
+	type report struct {
+		event   string
+		attempt int
+		err     error
+	}
+	var reports []report
+	a, err := heeprriver.New(pool, c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
+		mu.Lock()
+		runs[ev.Order.Brief]++
+		n := runs[ev.Order.Brief]
+		mu.Unlock()
+		switch ev.Order.Brief {
+		case "flaky": // delivers on every attempt, fails the first two after it
+			if _, err := c.Deliver(ctx, ev.OrderID, client.Delivery{Text: "work for " + ev.ID}); err != nil {
+				return err
+			}
+			if n < 3 {
+				return errors.New("the model timed out after the upload")
+			}
+			return nil
+		case "refused":
+			return fmt.Errorf("brief names no file: %w", client.ErrInvalidArgument)
+		default: // "broken"
+			return errors.New("the renderer is down")
+		}
+	}}, heeprriver.WithElection(50*time.Millisecond), heeprriver.WithHandlerRetry(3, 20*time.Millisecond),
+		heeprriver.WithOnHandlerError(func(ctx context.Context, ev poller.EventInfo, err error) {
+			got, ok := poller.FromContext(ctx)
+			assert.True(t, ok, "the event in the context")
+			assert.Equal(t, ev.ID, got.ID)
+			mu.Lock()
+			reports = append(reports, report{ev.ID, ev.Attempt, err})
+			mu.Unlock()
+		}),
+		heeprriver.WithPollerOptions(poller.WithCadence(time.Minute), poller.WithoutSkillCheck()))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+
+	flaky := srv.PlaceOrder(ag.ID, models.Order{Brief: "flaky"})
+	refused := srv.PlaceOrder(ag.ID, models.Order{Brief: "refused"})
+	broken := srv.PlaceOrder(ag.ID, models.Order{Brief: "broken"})
+	stateOf := func(order string) (state string, attempt int) {
+		err := pool.QueryRow(context.Background(), "SELECT state, attempt FROM river_job WHERE args->>'order_id' = $1", order).Scan(&state, &attempt)
+		if err != nil {
+			return "", 0
+		}
+		return state, attempt
+	}
+	require.Eventually(t, func() bool {
+		a.Wake()
+		s1, _ := stateOf(flaky)
+		s2, _ := stateOf(refused)
+		s3, _ := stateOf(broken)
+		return s1 == "completed" && s2 == "cancelled" && s3 == "discarded"
+	}, 60*time.Second, 50*time.Millisecond, "the three jobs settle")
+	cancel()
+	require.NoError(t, <-done)
+
+	_, attempts := stateOf(flaky)
+	assert.Equal(t, 3, attempts, "retried by River until it succeeded")
+	var keys []string
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/orders/"+flaky+"/deliver") {
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+		}
+	}
+	require.Len(t, keys, 3, "a delivery on each attempt")
+	assert.Equal(t, keys[0], keys[1], "the same key on every attempt")
+	assert.Equal(t, keys[0], keys[2], "the same key on every attempt")
+	assert.Len(t, srv.Deliveries(flaky), 1, "the platform kept one")
+
+	_, attempts = stateOf(refused)
+	assert.Equal(t, 1, attempts, "no retry mends a refused argument")
+	_, attempts = stateOf(broken)
+	assert.Equal(t, 3, attempts, "WithHandlerRetry's attempts")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{"flaky": 3, "refused": 1, "broken": 3}, runs)
+	require.Len(t, reports, 2, "reported once each, the flaky one never")
+	byEvent := map[string]report{}
+	for _, r := range reports {
+		byEvent[r.event] = r
+	}
+	r := byEvent[srv.OrderEvents(refused)[0].ID]
+	assert.Equal(t, 1, r.attempt)
+	assert.ErrorIs(t, r.err, client.ErrInvalidArgument)
+	r = byEvent[srv.OrderEvents(broken)[0].ID]
+	assert.Equal(t, 3, r.attempt)
+	assert.ErrorContains(t, r.err, "the renderer is down")
 	assert.Empty(t, srv.Violations())
 }
