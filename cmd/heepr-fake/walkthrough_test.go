@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -182,7 +184,11 @@ func TestWalkthrough(t *testing.T) {
 // taken port says so, and every command reaches the fake.
 func TestCommandLine(t *testing.T) {
 	bin := buildFake(t)
-	for _, args := range [][]string{{"-h"}, {"serve", "-h"}, {"order", "-h"}, {"deliveries", "-h"}, {"reset", "-h"}} {
+	for _, args := range [][]string{
+		{"-h"}, {"serve", "-h"}, {"order", "-h"}, {"deliveries", "-h"}, {"reset", "-h"}, {"skill", "-h"}, {"fault", "-h"},
+		{"faults-clear", "-h"}, {"declines", "-h"}, {"flags", "-h"}, {"progress", "-h"}, {"statuses", "-h"}, {"requests", "-h"},
+		{"violations", "-h"},
+	} {
 		_, errOut, code := cli(t, bin, args...)
 		assert.Equal(t, 0, code, "%v: %s", args, errOut)
 		assert.Contains(t, errOut, "Usage: heepr-fake")
@@ -200,6 +206,17 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"order", "-brief", "x"}, "-agent is required"},
 		{[]string{"cadence", "-agent", "agt_1", "-minutes", "61"}, "1 to 60"},
 		{[]string{"reset", "-fake", "http://127.0.0.1:1"}, "is heepr-fake running at http://127.0.0.1:1"},
+		// Flags are refused before any request: no fake listens at port 1.
+		{[]string{"fault", "-fake", "http://127.0.0.1:1", "-kind", "latency"}, "-latency 0: the latency kind waits 1 to 300000 ms"},
+		{[]string{"fault", "-fake", "http://127.0.0.1:1", "-kind", "nope"}, `no fault kind "nope": -kind is one of `},
+		{[]string{"fault", "-fake", "http://127.0.0.1:1", "-op", "pollEvents", "-path", "/events"}, `give "-op" or "-method" and "-path", not both`},
+		{[]string{"fault", "-fake", "http://127.0.0.1:1", "-op", "nope"}, `no operation "nope": -op is "*" or one of `},
+		{[]string{"fault", "-fake", "http://127.0.0.1:1", "-retry-after", "5", "-kind", "truncate"}, "-retry-after and -code are for the status kind, not truncate"},
+		{[]string{"skill", "-fake", "http://127.0.0.1:1", "-text", "x"}, "-file is required"},
+		{[]string{"skill", "-fake", "http://127.0.0.1:1", "-file", "skill.json", "-text", "x"}, "skill.json follows from them"},
+		{[]string{"skill", "-fake", "http://127.0.0.1:1", "-file", "RULES.md"}, "give one of -from and -text"},
+		{[]string{"skill", "-fake", "http://127.0.0.1:1", "-file", "RULES.md", "-from", "nope.md"}, "-from: open nope.md"},
+		{[]string{"requests", "-fake", "http://127.0.0.1:1", "-since", "-1"}, "-since -1: want the seq"},
 	} {
 		out, errOut, code := cli(t, bin, tt.args...)
 		assert.Equal(t, 1, code, "%v", tt.args)
@@ -274,8 +291,113 @@ func TestCommandLine(t *testing.T) {
 	_, errOut, code = cli(t, bin, "expire", "-fake", root, "-agent", "agt_404")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, `no agent "agt_404"`)
+	readouts(t, bin, root, run)
+
 	assert.Contains(t, run("reset"), "reset")
 	_, errOut, code = cli(t, bin, "deliveries", "-fake", root, "-order", order)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "no order")
+	assert.JSONEq(t, `{"declines":[]}`, run("declines", "-json"))
+}
+
+// readouts drives the skill, fault and read-out commands against a running
+// fake whose agt_1 has no live key yet: agt_1 registers and acts through the
+// API, and each command prints what came of it.
+func readouts(t *testing.T, bin, root string, run func(args ...string) string) {
+	t.Helper()
+	lastLine := func(out string) string {
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		return lines[len(lines)-1]
+	}
+	at := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)`
+
+	// A skill file, from text and from a file: the hash alone on the last line.
+	assert.Equal(t, "RULES.md published for every agent; its content_hash:\n"+sha256Hex([]byte("be kind"))+"\n",
+		run("skill", "-file", "RULES.md", "-text", "be kind"))
+	skill := filepath.Join(t.TempDir(), "SKILL.md")
+	require.NoError(t, os.WriteFile(skill, []byte("# Skill\n\nDeliver haiku.\n"), 0o600))
+	assert.Equal(t, sha256Hex([]byte("# Skill\n\nDeliver haiku.\n")), lastLine(run("skill", "-file", "SKILL.md", "-from", skill)))
+	_, errOut, code := cli(t, bin, "skill", "-fake", root, "-file", "nope.md", "-text", "x")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `-file "nope.md"`)
+
+	// agt_1 registers, and reports progress, pauses, declines and flags.
+	m := regexp.MustCompile(`(?m)^export HEEPR_BOOTSTRAP_TOKEN=(bs_[0-9a-f]{32})$`).FindStringSubmatch(run("token", "-agent", "agt_1"))
+	require.NotNil(t, m)
+	status, body := send(t, "POST", root+"/api/agent/register", "Bootstrap "+m[1], `{"agent_id":"agt_1"}`)
+	require.Equal(t, 200, status, "%s", body)
+	var reg struct {
+		APIKey string `json:"api_key"`
+	}
+	require.NoError(t, json.Unmarshal(body, &reg))
+	key := "Bearer " + reg.APIKey
+	o1 := lastLine(run("order", "-agent", "agt_1", "-brief", "one"))
+	o2 := lastLine(run("order", "-agent", "agt_1", "-brief", "two"))
+	o3 := lastLine(run("order", "-agent", "agt_1", "-brief", "three"))
+	for _, call := range []struct{ path, body string }{
+		{"/api/status", `{"order_id":"` + o1 + `","progress":{"percent":40,"message":"drafting"}}`},
+		{"/api/status", `{"status":"paused"}`},
+		{"/api/orders/" + o2 + "/decline", `{"reason":"capacity","message":"busy"}`},
+		{"/api/orders/" + o3 + "/flag", `{"reason":"illegal"}`},
+	} {
+		status, body := send(t, "POST", root+call.path, key, call.body)
+		require.Equal(t, 200, status, "%s: %s", call.path, body)
+	}
+	status, _ = send(t, "POST", root+"/api/status", key, `{"status":42}`)
+	require.Equal(t, 400, status, "a request that breaks the spec")
+
+	assert.Regexp(t, `^`+o2+` declined: capacity at `+at+`\n  message: busy\n$`, run("declines"))
+	assert.Equal(t, "no declines yet\n", run("declines", "-order", o1))
+	assert.Regexp(t, `^`+o3+` flagged: illegal at `+at+`\n$`, run("flags", "-order", o3))
+	assert.Regexp(t, `^`+o1+` 40% at `+at+`\n  message: drafting\n$`, run("progress", "-order", o1))
+	assert.Equal(t, "no progress yet\n", run("progress", "-order", o2))
+	assert.Regexp(t, `^agt_1 paused at `+at+`\n$`, run("statuses", "-agent", "agt_1"))
+	assert.Regexp(t, `^request violation POST /api/status \(req_\w+\) at `+at+`\n  error: \S`, run("violations"))
+	_, errOut, code = cli(t, bin, "statuses", "-fake", root, "-agent", "agt_404")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `no agent "agt_404"`)
+
+	// -json prints the route's answer as it is.
+	for _, tt := range []struct {
+		args []string
+		key  string
+		want map[string]any
+	}{
+		{[]string{"declines", "-json", "-order", o2}, "declines", map[string]any{"order_id": o2, "reason": "capacity", "message": "busy"}},
+		{[]string{"flags", "-json"}, "flags", map[string]any{"order_id": o3, "reason": "illegal"}},
+		{[]string{"progress", "-json", "-order", o1}, "progress", map[string]any{"order_id": o1, "percent": 40.0, "message": "drafting"}},
+		{[]string{"statuses", "-json"}, "statuses", map[string]any{"agent_id": "agt_1", "status": "paused"}},
+		{[]string{"violations", "-json"}, "violations", map[string]any{"kind": "request", "method": "POST", "path": "/api/status"}},
+	} {
+		var got map[string][]map[string]any
+		require.NoError(t, json.Unmarshal([]byte(run(tt.args...)), &got), "%v", tt.args)
+		require.Len(t, got[tt.key], 1, "%v", tt.args)
+		for k, v := range tt.want {
+			assert.Equal(t, v, got[tt.key][0][k], "%v: %s", tt.args, k)
+		}
+		assert.Contains(t, got[tt.key][0], "created_at", "%v", tt.args)
+	}
+
+	// A fault, seen in the request log (it answers before the key is read, so no
+	// agent shows); others cleared before they fail anything.
+	assert.Equal(t, "fault status on GET /events (pollEvents), once\n", run("fault", "-op", "pollEvents", "-status", "503", "-retry-after", "30"))
+	status, _ = send(t, "GET", root+"/api/events", key, "")
+	assert.Equal(t, 503, status)
+	out := run("requests")
+	assert.Regexp(t, `(?m)^\d+ `+at+` GET /api/events 503 - req_\w+ [\d.]+ms fault:status$`, out)
+	next := regexp.MustCompile(`\Anext (\d+)\z`).FindStringSubmatch(lastLine(out))
+	require.NotNil(t, next, out)
+	assert.Equal(t, "no requests after seq "+next[1]+"\nnext "+next[1]+"\n", run("requests", "-since", next[1]))
+	var log struct {
+		Requests []loggedRequest `json:"requests"`
+		Next     int             `json:"next"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(run("requests", "-json")), &log))
+	assert.Equal(t, next[1], strconv.Itoa(log.Next))
+	assert.Equal(t, "fault latency on POST /orders/{id}/deliver, every time\n",
+		run("fault", "-kind", "latency", "-latency", "5", "-method", "post", "-path", "/orders/{id}/deliver", "-times", "-1"))
+	assert.Equal(t, "fault non-json on every request, 2 times\n", run("fault", "-kind", "non-json", "-times", "2"))
+	assert.Equal(t, "faults cleared: those not yet used up are gone\n", run("faults-clear"))
+	status, body = send(t, "GET", root+"/api/events", key, "")
+	assert.Equal(t, 200, status, "%s", body)
 }
