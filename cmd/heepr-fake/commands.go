@@ -40,7 +40,18 @@ const commandsUsage = `  agent      [-id agt_x] [-cadence N] [-manual]   add an 
   approve    -order ID [-note TEXT]         the owner approves a pending order; prints the event id
   deny       -order ID [-note TEXT]         the owner denies the order; prints the event id
   scope      -order ID [-scope] [-brief] [-deadline]   the owner changes it; prints the event id
+  skill      -file NAME (-from PATH | -text TEXT)   publish SKILL.md, HEARTBEAT_EVENTS.md,
+                                            RULES.md or API.md; prints its content_hash last
+  fault      [-op ID | -method M -path P] [-kind K] [-status N] [-code C] [-retry-after S]
+             [-latency MS] [-times N] [-probability P] [-event-kind K]   script a failure
+  faults-clear                              clear the faults not yet used up
   deliveries [-order ID] [-wait 30s] [-json]   the deliveries received, with their files
+  declines   [-order ID] [-json]            the declines received
+  flags      [-order ID] [-json]            the flags received
+  progress   [-order ID] [-json]            the progress reports received
+  statuses   [-agent ID] [-json]            the agents' status changes
+  requests   [-since N] [-json]             the API's request log; "next N" on the last line
+  violations [-json]                        the breaks of openapi.yaml, and misused controls
   reset                                     forget orders, deliveries, logs and faults
 `
 
@@ -143,7 +154,16 @@ var commands = map[string]command{
 			return f.orderAction(ctx, out, *order, "scope", map[string]string{"scope": *scope, "brief": *brief, "deadline": *deadline})
 		}
 	}},
-	"deliveries": {"deliveries [-order ID] [-wait DURATION] [-json]", deliveriesCommand},
+	"skill":        {"skill -file NAME (-from PATH | -text TEXT)", skillCommand},
+	"fault":        {"fault [-op ID | -method M -path P] [-kind KIND] [flags]", faultCommand},
+	"faults-clear": {"faults-clear", faultsClearCommand},
+	"deliveries":   {"deliveries [-order ID] [-wait DURATION] [-json]", deliveriesCommand},
+	"declines":     {"declines [-order ID] [-json]", reasonedCommand("declines", "declined")},
+	"flags":        {"flags [-order ID] [-json]", reasonedCommand("flags", "flagged")},
+	"progress":     {"progress [-order ID] [-json]", progressCommand},
+	"statuses":     {"statuses [-agent ID] [-json]", statusesCommand},
+	"requests":     {"requests [-since N] [-json]", requestsCommand},
+	"violations":   {"violations [-json]", violationsCommand},
 	"reset": {"reset", func(*flag.FlagSet) func(context.Context, *fakeClient, io.Writer) error {
 		return func(ctx context.Context, f *fakeClient, out io.Writer) error {
 			if err := f.call(ctx, http.MethodPost, "reset", nil, nil); err != nil {

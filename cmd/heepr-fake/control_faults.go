@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,33 +65,32 @@ type faultRequest struct {
 	EventKind         string  `json:"event_kind"`
 }
 
-// injectFault answers POST /_fake/faults: a scripted failure for the requests
-// it matches, as heeprtest.Server.Inject takes it. It answers the fault as it
-// was read, defaults filled in.
-func (c *control) injectFault(w http.ResponseWriter, r *http.Request) {
-	var req faultRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	bad := func(format string, args ...any) {
-		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, format, args...)
-	}
+// fieldName names a faultRequest field in an error: the JSON member as the
+// route reads it, or the flag as the fault command takes it.
+type fieldName func(jsonName string) string
+
+// jsonField names a field by its JSON member.
+func jsonField(name string) string { return name }
+
+// fault reads req as heeprtest.Inject takes it, defaults filled in, or says
+// what is wrong, naming fields by name. The route and the fault command both
+// read a fault here, so that the command refuses before any request what the
+// route would.
+func (req faultRequest) fault(ops map[string]operation, name fieldName) (heeprtest.Fault, error) {
 	f := heeprtest.Fault{Method: strings.ToUpper(req.Method), Path: req.Path, Probability: req.Probability, EventKind: req.EventKind}
 	switch {
 	case req.Op == "" || req.Op == "*":
 	case req.Method != "" || req.Path != "":
-		bad(`give "op" or "method" and "path", not both`)
-		return
+		return f, fmt.Errorf(`give %q or %q and %q, not both`, name("op"), name("method"), name("path"))
 	default:
-		op, ok := c.ops[req.Op]
+		op, ok := ops[req.Op]
 		if !ok {
-			names := make([]string, 0, len(c.ops))
-			for n := range c.ops {
+			names := make([]string, 0, len(ops))
+			for n := range ops {
 				names = append(names, n)
 			}
 			slices.Sort(names)
-			bad("no operation %q: op is \"*\" or one of %s", req.Op, strings.Join(names, ", "))
-			return
+			return f, fmt.Errorf("no operation %q: %s is \"*\" or one of %s", req.Op, name("op"), strings.Join(names, ", "))
 		}
 		f.Method, f.Path = op.method, op.path
 	}
@@ -105,42 +105,57 @@ func (c *control) injectFault(w http.ResponseWriter, r *http.Request) {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		bad("no fault kind %q: kind is one of %s", req.Kind, strings.Join(names, ", "))
-		return
+		return f, fmt.Errorf("no fault kind %q: %s is one of %s", req.Kind, name("kind"), strings.Join(names, ", "))
 	}
 	f.Kind = kind
 	switch {
 	case req.Times < heeprtest.Forever:
-		bad("times %d: a count, 0 or 1 for once, -1 for every request", req.Times)
-		return
+		return f, fmt.Errorf("%s %d: a count, 0 or 1 for once, -1 for every request", name("times"), req.Times)
 	case req.Probability < 0 || req.Probability > 1:
-		bad("probability %v: between 0 and 1", req.Probability)
-		return
+		return f, fmt.Errorf("%s %v: between 0 and 1", name("probability"), req.Probability)
 	case req.Status != 0 && (req.Status < 400 || req.Status > 599):
-		bad("status %d: a fault answers 400 to 599", req.Status)
-		return
+		return f, fmt.Errorf("%s %d: a fault answers 400 to 599", name("status"), req.Status)
 	case req.Status != 0 && kind != heeprtest.FaultStatus && kind != heeprtest.FaultNonJSON:
-		bad("status is for the status and non-json kinds, not %s", kind)
-		return
+		return f, fmt.Errorf("%s is for the status and non-json kinds, not %s", name("status"), kind)
 	case (req.RetryAfterSeconds != 0 || req.Code != "") && kind != heeprtest.FaultStatus:
-		bad("retry_after_seconds and code are for the status kind, not %s", kind)
-		return
+		return f, fmt.Errorf("%s and %s are for the status kind, not %s", name("retry_after_seconds"), name("code"), kind)
 	case req.RetryAfterSeconds < 0:
-		bad("retry_after_seconds %d is below zero", req.RetryAfterSeconds)
-		return
+		return f, fmt.Errorf("%s %d is below zero", name("retry_after_seconds"), req.RetryAfterSeconds)
 	case kind == heeprtest.FaultLatency && (req.LatencyMS <= 0 || req.LatencyMS > 300_000):
-		bad("latency_ms %d: the latency kind waits 1 to 300000 ms", req.LatencyMS)
-		return
+		return f, fmt.Errorf("%s %d: the latency kind waits 1 to 300000 ms", name("latency_ms"), req.LatencyMS)
 	case req.LatencyMS != 0 && kind != heeprtest.FaultLatency:
-		bad("latency_ms is for the latency kind, not %s", kind)
-		return
+		return f, fmt.Errorf("%s is for the latency kind, not %s", name("latency_ms"), kind)
 	case req.EventKind != "" && kind != heeprtest.FaultUnknownEvent:
-		bad("event_kind is for the unknown-event kind, not %s", kind)
-		return
+		return f, fmt.Errorf("%s is for the unknown-event kind, not %s", name("event_kind"), kind)
 	}
 	f.Times, f.Status, f.Code = req.Times, req.Status, models.ErrorCode(req.Code)
 	f.RetryAfter = time.Duration(req.RetryAfterSeconds) * time.Second
 	f.Latency = time.Duration(req.LatencyMS) * time.Millisecond
+	return f, nil
+}
+
+// faultAnswer is what POST /_fake/faults answers: the fault as it was read.
+type faultAnswer struct {
+	Op     string `json:"op"`
+	Kind   string `json:"kind"`
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Times  int    `json:"times"`
+}
+
+// injectFault answers POST /_fake/faults: a scripted failure for the requests
+// it matches, as heeprtest.Server.Inject takes it. It answers the fault as it
+// was read, defaults filled in.
+func (c *control) injectFault(w http.ResponseWriter, r *http.Request) {
+	var req faultRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	f, err := req.fault(c.ops, jsonField)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, models.ErrorCodeInvalidRequest, "%v", err)
+		return
+	}
 	c.srv.Inject(f)
 
 	if req.Times == 0 {
@@ -149,13 +164,7 @@ func (c *control) injectFault(w http.ResponseWriter, r *http.Request) {
 	if req.Op == "" {
 		req.Op = "*"
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Op     string `json:"op"`
-		Kind   string `json:"kind"`
-		Method string `json:"method,omitempty"`
-		Path   string `json:"path,omitempty"`
-		Times  int    `json:"times"`
-	}{req.Op, kind.String(), f.Method, f.Path, req.Times})
+	writeJSON(w, http.StatusCreated, faultAnswer{req.Op, f.Kind.String(), f.Method, f.Path, req.Times})
 }
 
 // clearFaults answers DELETE /_fake/faults: every fault not yet used up goes.

@@ -9,6 +9,8 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -201,4 +203,30 @@ func TestUsage(t *testing.T) {
 func TestRefusesBadFlags(t *testing.T) {
 	assert.Error(t, run(context.Background(), []string{"-agents", "-1"}, io.Discard, io.Discard))
 	assert.Error(t, run(context.Background(), []string{"-nope"}, io.Discard, io.Discard))
+}
+
+// docs/fake.md shows each command beside its route, and names no command
+// heepr-fake does not have; -h lists each.
+func TestDocsNameEveryCommand(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "fake.md"))
+	require.NoError(t, err)
+	_, routes, ok := strings.Cut(string(doc), "### heepr-fake: the control API")
+	require.True(t, ok)
+	_, routes, ok = strings.Cut(routes, "```sh\n")
+	require.True(t, ok)
+	routes, _, _ = strings.Cut(routes, "```")
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)heepr-fake ([a-z][a-z|-]*)(?: |$)`).FindAllStringSubmatch(routes, -1) {
+		for _, name := range strings.Split(m[1], "|") {
+			named[name] = true
+		}
+	}
+	for name := range commands {
+		assert.True(t, named[name], "docs/fake.md shows no heepr-fake %s", name)
+		assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(name)+` `, commandsUsage, "-h lists %s", name)
+	}
+	for name := range named {
+		_, ok := commands[name]
+		assert.True(t, ok, "docs/fake.md names heepr-fake %s, which is no command", name)
+	}
 }
