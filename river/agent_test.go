@@ -42,6 +42,8 @@ func TestNew_Refuses(t *testing.T) {
 	assert.ErrorContains(t, err, "no handler")
 	_, err = heeprriver.New(pool, c, poller.Handlers{Default: func(context.Context, poller.EventInfo) error { return nil }}, heeprriver.WithElection(time.Hour))
 	assert.ErrorContains(t, err, "WithElection")
+	_, err = heeprriver.New(pool, c, poller.Handlers{Default: func(context.Context, poller.EventInfo) error { return nil }}, heeprriver.WithHandlerRetry(3, -time.Second))
+	assert.ErrorContains(t, err, "non-negative backoff")
 }
 
 // TestAgent_TwoReplicas runs two replicas in one process: one of them
@@ -206,7 +208,7 @@ func TestAgent_HandlerFailures(t *testing.T) {
 		default: // "broken"
 			return errors.New("the renderer is down")
 		}
-	}}, heeprriver.WithElection(50*time.Millisecond), heeprriver.WithHandlerRetry(3, 20*time.Millisecond),
+	}}, heeprriver.WithElection(50*time.Millisecond), heeprriver.WithHandlerRetry(3, 0), // 0: at once, as the poller allows
 		heeprriver.WithOnHandlerError(func(ctx context.Context, ev poller.EventInfo, err error) {
 			got, ok := poller.FromContext(ctx)
 			assert.True(t, ok, "the event in the context")

@@ -85,11 +85,12 @@ func WithJobTimeout(timeout, rescueAfter time.Duration) Option {
 
 // WithHandlerRetry sets how often a failing handler runs for one event
 // (default 3) and the first backoff's ceiling (default 1s, doubling, full
-// jitter, capped at a minute), as poller.WithHandlerRetry does.
+// jitter, capped at a minute), as poller.WithHandlerRetry does; a backoff of
+// 0 retries at once.
 func WithHandlerRetry(attempts int, backoff time.Duration) Option {
 	return func(c *config) error {
-		if attempts < 1 || backoff <= 0 {
-			return errors.New("WithHandlerRetry: want at least one attempt and a positive backoff")
+		if attempts < 1 || backoff < 0 {
+			return errors.New("WithHandlerRetry: want at least one attempt and a non-negative backoff")
 		}
 		c.attempts, c.handlerBackoff = attempts, backoff
 		return nil
