@@ -26,31 +26,12 @@ func (m *Middleware) ClientMiddleware(next client.Invoker) client.Invoker {
 		start := time.Now()
 		// The attributes go on once, at the end: each SetAttributes costs.
 		ctx, span := m.tracer.Start(ctx, call.Operation, clientSpan...)
-		var last client.Attempt
-		var sent, received int64
-		call.OnAttempt(func(ctx context.Context, a client.Attempt) {
-			last = a
-			sent += a.BytesSent
-			received += a.BytesReceived
-			if !a.Retry {
-				return
-			}
-			class := errorType(a.Err, a.StatusCode)
-			opAttr := AttrOperation.String(call.Operation)
-			m.inst.retries.Add(ctx, 1, metric.WithAttributes(opAttr, semconv.ErrorTypeKey.String(class)))
-			if span.IsRecording() {
-				attrs := []attribute.KeyValue{AttrAttempt.Int(a.Number), semconv.ErrorTypeKey.String(class),
-					AttrRetryWait.Float64(a.Wait.Seconds())}
-				if a.StatusCode != 0 {
-					attrs = append(attrs, semconv.HTTPResponseStatusCode(a.StatusCode))
-				}
-				if a.RequestID != "" {
-					attrs = append(attrs, AttrRequestID.String(a.RequestID))
-				}
-				span.AddEvent("heepr.retry", trace.WithAttributes(attrs...))
-			}
-		})
+		// One allocation for what the attempts tell, not one per variable
+		// the hook would capture.
+		st := &attempts{m: m, op: call.Operation, span: span}
+		call.OnAttempt(st.observe)
 		err := next(ctx, call)
+		last, sent, received := st.last, st.sent, st.received
 
 		// The last attempt's, not call.Response(): that one copies the header.
 		status := last.StatusCode
@@ -65,12 +46,12 @@ func (m *Middleware) ClientMiddleware(next client.Invoker) client.Invoker {
 		}
 		key := callKey{op: call.Operation, status: status, class: class}
 		set := m.sets.call(key)
-		m.inst.call.Record(ctx, time.Since(start).Seconds(), set.duration)
+		m.inst.call.Record(ctx, time.Since(start).Seconds(), set.duration...)
 		if sent > 0 {
-			m.inst.io.Add(ctx, sent, set.sent)
+			m.inst.io.Add(ctx, sent, set.sent...)
 		}
 		if received > 0 {
-			m.inst.io.Add(ctx, received, set.received)
+			m.inst.io.Add(ctx, received, set.received...)
 		}
 
 		if span.IsRecording() {
@@ -107,6 +88,39 @@ func (m *Middleware) ClientMiddleware(next client.Invoker) client.Invoker {
 		}
 		span.End()
 		return err
+	}
+}
+
+// attempts gathers what a call's attempts tell its span and metrics: the
+// last attempt, the body bytes of all of them, and an event and a count for
+// each retry.
+type attempts struct {
+	m              *Middleware
+	op             string
+	span           trace.Span
+	last           client.Attempt
+	sent, received int64
+}
+
+func (st *attempts) observe(ctx context.Context, a client.Attempt) {
+	st.last = a
+	st.sent += a.BytesSent
+	st.received += a.BytesReceived
+	if !a.Retry {
+		return
+	}
+	class := errorType(a.Err, a.StatusCode)
+	st.m.inst.retries.Add(ctx, 1, metric.WithAttributes(AttrOperation.String(st.op), semconv.ErrorTypeKey.String(class)))
+	if st.span.IsRecording() {
+		attrs := []attribute.KeyValue{AttrAttempt.Int(a.Number), semconv.ErrorTypeKey.String(class),
+			AttrRetryWait.Float64(a.Wait.Seconds())}
+		if a.StatusCode != 0 {
+			attrs = append(attrs, semconv.HTTPResponseStatusCode(a.StatusCode))
+		}
+		if a.RequestID != "" {
+			attrs = append(attrs, AttrRequestID.String(a.RequestID))
+		}
+		st.span.AddEvent("heepr.retry", trace.WithAttributes(attrs...))
 	}
 }
 

@@ -31,9 +31,9 @@ func (m *Middleware) pollMiddleware(hb *heartbeat) func(poller.PollFunc) poller.
 			case r.Events > 0:
 				outcome, set = "events", pollEvents
 			}
-			m.inst.pollDuration.Record(ctx, time.Since(start).Seconds(), set.record)
+			m.inst.pollDuration.Record(ctx, time.Since(start).Seconds(), set.record...)
 			if r.Err == nil {
-				m.inst.polls.Add(ctx, 1, set.add)
+				m.inst.polls.Add(ctx, 1, set.add...)
 			} else {
 				class := errorType(r.Err, apiStatus(r.Err))
 				m.inst.polls.Add(ctx, 1, metric.WithAttributes(AttrPollOutcome.String(outcome), semconv.ErrorTypeKey.String(class)))

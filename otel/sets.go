@@ -22,10 +22,12 @@ type callKey struct {
 	class  string
 }
 
-// callSets are the options of one call's measurements.
+// callSets are the options of one call's measurements, as slices handed on
+// with ...: a single option passed alone would cost the variadic slice an
+// allocation on every measurement.
 type callSets struct {
-	duration       metric.RecordOption
-	sent, received metric.AddOption
+	duration       []metric.RecordOption
+	sent, received []metric.AddOption
 }
 
 // most bounds the cache: the operations, statuses and classes are few, but
@@ -48,9 +50,9 @@ func (s *attrSets) call(k callKey) *callSets {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(k.class))
 	}
 	cs = &callSets{
-		duration: metric.WithAttributeSet(attribute.NewSet(attrs...)),
-		sent:     metric.WithAttributeSet(attribute.NewSet(op, semconv.NetworkIODirectionTransmit)),
-		received: metric.WithAttributeSet(attribute.NewSet(op, semconv.NetworkIODirectionReceive)),
+		duration: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
+		sent:     []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(op, semconv.NetworkIODirectionTransmit))},
+		received: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(op, semconv.NetworkIODirectionReceive))},
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,15 +66,16 @@ func (s *attrSets) call(k callKey) *callSets {
 }
 
 // pollSet is a poll outcome's attributes as the measurement options of the
-// poll metrics, built once: a poll every few minutes for months repeats them.
+// poll metrics, built once: a poll every few minutes for months repeats them
+// (slices, as in callSets).
 type pollSet struct {
-	record metric.RecordOption
-	add    metric.AddOption
+	record []metric.RecordOption
+	add    []metric.AddOption
 }
 
 func newPollSet(outcome string) pollSet {
 	o := metric.WithAttributeSet(attribute.NewSet(AttrPollOutcome.String(outcome)))
-	return pollSet{record: o, add: o}
+	return pollSet{record: []metric.RecordOption{o}, add: []metric.AddOption{o}}
 }
 
 var (
