@@ -172,17 +172,25 @@ func eventContext(ctx context.Context, info EventInfo) context.Context {
 }
 
 // Handle runs the handler of h that takes the event e (as a Journal keeps
-// it), exactly as a Poller's worker runs one attempt: the context carries
-// the event's EventInfo (with attempt and replayed) and the idempotency scope
-// of its id, so the keys of its writes are the ones any other run of it
-// makes, in this process or another; a panic comes back as a *PanicError;
-// an event nothing takes as an error wrapping ErrUnhandled. It is for
-// journals whose own workers handle the events (the river module's).
-func (h Handlers) Handle(ctx context.Context, je JournalEntry, attempt int, replayed bool) error {
+// it), exactly as a Poller's worker runs one attempt: inside mw (as
+// [WithMiddleware] gives them, the first outermost), with a context that
+// carries the event's EventInfo (with attempt and replayed) and the
+// idempotency scope of its id, so the keys of its writes are the ones any
+// other run of it makes, in this process or another; a panic, the handler's
+// or a middleware's, comes back as a *PanicError; an event nothing takes as
+// an error wrapping ErrUnhandled. It is for journals whose own workers handle
+// the events (the river module's).
+func (h Handlers) Handle(ctx context.Context, je JournalEntry, attempt int, replayed bool, mw ...func(next HandlerFunc) HandlerFunc) error {
 	e := fromJournal(je)
 	info := e.info()
 	info.Attempt, info.Replayed = attempt, replayed
-	return h.call(eventContext(ctx, info), e, info)
+	for _, m := range mw {
+		if m == nil {
+			return errors.New("heepr poller: Handle: nil middleware")
+		}
+	}
+	run := chain(func(ctx context.Context, ev EventInfo) error { return h.call(ctx, e, ev) }, mw)
+	return recovered(eventContext(ctx, info), run, info)
 }
 
 // IsPermanent reports whether a handler's error is one that no retry can

@@ -2,6 +2,8 @@ package poller_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/heepr/heepr-go/client"
 	"github.com/heepr/heepr-go/models"
 	"github.com/heepr/heepr-go/poller"
 )
@@ -96,6 +99,48 @@ func TestHandlers_Handle(t *testing.T) {
 	err := h.Handle(context.Background(), bad, 1, false)
 	assert.ErrorIs(t, err, poller.ErrUnhandled)
 	assert.True(t, poller.IsPermanent(err))
+}
+
+// Handle runs the handler inside the middleware given, the first outermost,
+// each seeing the event and its idempotency scope as a Poller's would; a
+// middleware's panic comes back as a *PanicError; a nil one is refused.
+func TestHandlers_HandleMiddleware(t *testing.T) {
+	var trail []string
+	h := poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
+		trail = append(trail, "handler")
+		return errors.New("model down")
+	}}
+	mw := func(name string) func(poller.HandlerFunc) poller.HandlerFunc {
+		return func(next poller.HandlerFunc) poller.HandlerFunc {
+			return func(ctx context.Context, ev poller.EventInfo) error {
+				in, ok := poller.FromContext(ctx)
+				require.True(t, ok, "the event in the middleware's context")
+				scope, _ := client.IdempotencyScopeFromContext(ctx)
+				trail = append(trail, fmt.Sprintf("%s %s %s %d %s", name, ev.ID, ev.Kind, ev.Attempt, scope))
+				assert.Equal(t, ev, in)
+				err := next(ctx, ev)
+				trail = append(trail, name+" saw "+err.Error())
+				return err
+			}
+		}
+	}
+	raw := []byte(`{"id":"evt_1","kind":"new_order","created_at":"2026-01-01T00:00:00Z","order_id":"ord_1","order":{"id":"ord_1"}}`)
+	err := h.Handle(context.Background(), poller.NewJournalEntry(raw, ""), 3, false, mw("outer"), mw("inner"))
+	assert.EqualError(t, err, "model down")
+	assert.Equal(t, []string{
+		"outer evt_1 new_order 3 heepr-event:evt_1", "inner evt_1 new_order 3 heepr-event:evt_1",
+		"handler", "inner saw model down", "outer saw model down",
+	}, trail)
+
+	boom := func(poller.HandlerFunc) poller.HandlerFunc {
+		return func(context.Context, poller.EventInfo) error { panic("middleware bug") }
+	}
+	err = h.Handle(context.Background(), poller.NewJournalEntry(raw, ""), 1, false, boom)
+	pe, ok := errors.AsType[*poller.PanicError](err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, "middleware bug", pe.Value)
+
+	assert.ErrorContains(t, h.Handle(context.Background(), poller.NewJournalEntry(raw, ""), 1, false, nil), "nil middleware")
 }
 
 func TestWithMaxGap_Refuses(t *testing.T) {

@@ -189,6 +189,7 @@ func TestAgent_HandlerFailures(t *testing.T) {
 		err     error
 	}
 	var reports []report
+	var ran []string // each run as the middleware saw it
 	a, err := heeprriver.New(pool, c, poller.Handlers{NewOrder: func(ctx context.Context, ev models.NewOrderEvent) error {
 		mu.Lock()
 		runs[ev.Order.Brief]++
@@ -209,6 +210,18 @@ func TestAgent_HandlerFailures(t *testing.T) {
 			return errors.New("the renderer is down")
 		}
 	}}, heeprriver.WithElection(50*time.Millisecond), heeprriver.WithHandlerRetry(3, 0), // 0: at once, as the poller allows
+		heeprriver.WithMiddleware(func(next poller.HandlerFunc) poller.HandlerFunc {
+			return func(ctx context.Context, ev poller.EventInfo) error {
+				in, ok := poller.FromContext(ctx)
+				assert.True(t, ok, "the event in the middleware's context")
+				assert.Equal(t, ev.ID, in.ID)
+				err := next(ctx, ev)
+				mu.Lock()
+				ran = append(ran, fmt.Sprintf("%s %s attempt %d: %v", ev.OrderID, ev.Kind, ev.Attempt, err))
+				mu.Unlock()
+				return err
+			}
+		}),
 		heeprriver.WithOnHandlerError(func(ctx context.Context, ev poller.EventInfo, err error) {
 			got, ok := poller.FromContext(ctx)
 			assert.True(t, ok, "the event in the context")
@@ -263,6 +276,13 @@ func TestAgent_HandlerFailures(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, map[string]int{"flaky": 3, "refused": 1, "broken": 3}, runs)
+	assert.ElementsMatch(t, []string{
+		broken + " new_order attempt 1: the renderer is down", broken + " new_order attempt 2: the renderer is down",
+		broken + " new_order attempt 3: the renderer is down",
+		flaky + " new_order attempt 1: the model timed out after the upload", flaky + " new_order attempt 2: the model timed out after the upload",
+		flaky + " new_order attempt 3: <nil>",
+		refused + " new_order attempt 1: brief names no file: heepr: invalid argument",
+	}, ran, "WithMiddleware around every run, with River's attempt")
 	require.Len(t, reports, 2, "reported once each, the flaky one never")
 	byEvent := map[string]report{}
 	for _, r := range reports {

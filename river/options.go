@@ -36,6 +36,7 @@ type config struct {
 	pollerOpts     []poller.Option
 	onHandlerError func(context.Context, poller.EventInfo, error)
 	onLeader       func(leading bool)
+	middleware     []func(poller.HandlerFunc) poller.HandlerFunc
 }
 
 // Option configures an Agent.
@@ -135,9 +136,11 @@ func WithRetention(d time.Duration) Option {
 }
 
 // WithPollerOptions passes options to the leader's poller: its cadence,
-// skill directory and hooks (WithCadence, WithSkillDir, WithOnPoll…). Its
-// journal, concurrency, handler retry and handler error hook are this
-// package's: those options have no effect on the workers. Leave out
+// skill directory and hooks (WithCadence, WithSkillDir, WithOnPoll,
+// WithPollMiddleware…). Its journal, concurrency, handler retry, handler
+// middleware and handler error hook are this package's (WithWorkers,
+// WithHandlerRetry, WithMiddleware, WithOnHandlerError): the poller's have no
+// effect on the workers. Leave out
 // poller.WithStatusUpdates: a leader that steps down would post paused for
 // an agent whose other replicas go on.
 func WithPollerOptions(opts ...poller.Option) Option {
@@ -149,6 +152,26 @@ func WithPollerOptions(opts ...poller.Option) Option {
 // (poller.IsPermanent). It runs on the replica that ran the last attempt.
 func WithOnHandlerError(fn func(ctx context.Context, ev poller.EventInfo, err error)) Option {
 	return func(c *config) error { c.onHandlerError = fn; return nil }
+}
+
+// WithMiddleware wraps every run of a handler on this replica's workers in
+// mw, as poller.WithMiddleware does on one machine (the first given is the
+// outermost; each run is one attempt, ev.Attempt counting River's attempts;
+// ctx carries the event and its idempotency scope). For tracing, give the
+// otel module's handler middleware here: poller.WithMiddleware given through
+// WithPollerOptions wraps nothing, since the leader's poller hands its events
+// to River. A run on another machine than the poll's has no poll context
+// (poller.PollContext), so its span is not linked to the poll's.
+func WithMiddleware(mw ...func(next poller.HandlerFunc) poller.HandlerFunc) Option {
+	return func(c *config) error {
+		for _, m := range mw {
+			if m == nil {
+				return errors.New("WithMiddleware: nil middleware")
+			}
+		}
+		c.middleware = append(c.middleware, mw...)
+		return nil
+	}
 }
 
 // WithOnLeader sets a hook called when this replica becomes the leader

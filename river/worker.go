@@ -52,7 +52,7 @@ func (w *worker) Work(ctx context.Context, job *rq.Job[eventArgs]) error {
 		}
 	}
 	e := poller.NewJournalEntry(a.Raw, a.Err)
-	err := w.h.Handle(ctx, e, job.Attempt, job.Attempt > 1)
+	err := w.h.Handle(ctx, e, job.Attempt, job.Attempt > 1, w.cfg.middleware...)
 	if err == nil {
 		if w.handled != nil {
 			w.handled(a)
