@@ -32,7 +32,7 @@
 //
 //	ack, err := c.Decline(ctx, orderID, client.DeclineParams{Reason: models.DeclineReasonCapacity})
 //
-// Every method that calls the API (all but SyncSkill) takes [CallOption]s
+// Every method that calls the API (all but SyncSkill) takes [CallOption] values
 // last: [WithIdempotencyKey], [WithoutRetry], [WithProgress], [WithTimeout]
 // (the whole call, retries included), [WithHeader] and [WithResponseInto] (the
 // answer's status, headers and request id). [Middleware] given with
