@@ -160,6 +160,59 @@ func TestConnectConcurrentRegistersOnce(t *testing.T) {
 	noViolations(t, srv)
 }
 
+// raceStore is a KeyStore without a lock, shared by two processes: it is
+// empty when Connect first reads it; the other process registers and saves
+// meanwhile (before Connect's own register reaches the platform).
+type raceStore struct {
+	mu    sync.Mutex
+	key   models.APIKey
+	loads int
+	other func() models.APIKey // the other process's register, run after the first load
+}
+
+func (s *raceStore) Load(context.Context) (models.APIKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads++
+	if s.loads == 1 {
+		defer func() { s.key = s.other() }() // while this process goes on to register
+		return "", client.ErrNoKey
+	}
+	if s.key == "" {
+		return "", client.ErrNoKey
+	}
+	return s.key, nil
+}
+
+func (s *raceStore) Save(context.Context, models.APIKey) error {
+	return errors.New("raceStore: this process never saves in this test")
+}
+
+// Case 5, with a store that has no lock: the other process spent the token
+// and saved the key; Connect's register gets bootstrap_used, reads the store
+// again, finds the key and connects with it, rather than telling the owner to
+// issue a new token.
+func TestConnectBootstrapUsedReadsTheStoreAgain(t *testing.T) {
+	cleanEnv(t)
+	srv := heeprtest.NewServer()
+	a := srv.AddAgent()
+	other, err := client.New(client.WithHTTPClient(srv.HTTPClient()))
+	require.NoError(t, err)
+	store := &raceStore{other: func() models.APIKey {
+		reg, err := other.Register(context.Background(), a.BootstrapToken, a.ID)
+		require.NoError(t, err)
+		return reg.APIKey
+	}}
+	c, err := connect(t, srv, client.ConnectConfig{KeyStore: store, AgentID: a.ID, BootstrapToken: a.BootstrapToken})
+	require.NoError(t, err)
+	assert.Equal(t, store.key, c.APIKey(), "the key the other process saved")
+	assert.Equal(t, 2, registers(srv), "the other's register, and this one's, refused as bootstrap_used")
+	assert.Equal(t, 2, store.loads, "read again after bootstrap_used")
+	_, err = c.Skill(context.Background())
+	assert.NoError(t, err, "the key works")
+	noViolations(t, srv)
+}
+
 // Case 6: a refused stored key and a failed register after it: both reasons
 // stay on the chain, each said once.
 func TestConnectKeepsEveryReason(t *testing.T) {
